@@ -1,0 +1,46 @@
+# Every target creates the virtual environments it needs; nothing has to be installed by hand.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+PARAMS ?= default
+
+.PHONY: help venv templates test lint demo configure bench report publish taskcat format clean
+
+help:
+	@echo "make demo       build, deploy into a local AWS emulator, configure Metaflow, run a flow"
+	@echo "make test       the whole test suite (what CI runs)"
+	@echo "make templates  regenerate generated/ from templates_src/"
+	@echo "make lint       cfn-lint and checkov over every template and parameter file"
+	@echo "make configure  point Metaflow at a deployed stack (interactive)"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# checkov pins old libraries (boto3 among them); it lives apart so it never constrains .venv.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+venv: $(STAMP)
+
+templates: $(STAMP)
+	$(PY) build.py
+
+test: $(STAMP) $(CHECKOV_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -n 2 --dist loadfile
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache

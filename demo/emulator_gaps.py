@@ -1,0 +1,240 @@
+"""Where moto's CloudFormation differs from AWS, in one place.
+
+Each patch below names the gap it closes (numbers refer to ../shared/notes/emulator-gaps.md where
+the gap is listed there) and teaches moto what AWS already does, so the template we deploy into the
+emulator is byte for byte the one users deploy into AWS. Nothing here changes our template or hides
+an error of ours: every patch is applied inside the emulator process only (see demo/emulator.py).
+"""
+
+import ipaddress
+from typing import Any
+
+from moto.apigateway.models import apigateway_backends
+from moto.batch.models import ComputeEnvironment, batch_backends
+from moto.cloudformation import parsing
+from moto.cloudformation.models import ChangeSet, OutputMap
+from moto.core.common_models import CloudFormationModel
+from moto.elbv2.models import FakeLoadBalancer, elbv2_backends
+from moto.iam.models import iam_backends
+from moto.rds.models import DBInstance, MasterUserSecret
+
+
+def _cidr_function() -> None:
+    """moto has no Fn::Cidr; AWS carves `count` subnets of `32 - bits` prefix from the block."""
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+            block, count, bits = (original(v, resources_map) for v in resource_json["Fn::Cidr"])
+            network = ipaddress.ip_network(block)
+            subnets = network.subnets(new_prefix=network.max_prefixlen - int(bits))
+            return [str(next(subnets)) for _ in range(int(count))]
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def _network_load_balancer() -> None:
+    """Gap 3: moto's CloudFormation glue drops the load balancer's Type, so every one becomes an
+    application load balancer and a TCP listener is refused."""
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        return elbv2_backends[account_id][region_name].create_load_balancer(
+            resource_name,
+            properties.get("SecurityGroups"),
+            properties.get("Subnets"),
+            scheme=properties.get("Scheme", "internet-facing"),
+            loadbalancer_type=properties.get("Type", "application"),
+        )
+
+    FakeLoadBalancer.create_from_cloudformation_json = create
+
+
+def _list_parameter_defaults() -> None:
+    """Gap 4: a CommaDelimitedList parameter's Default is not split into a list (passed values
+    are)."""
+    original = parsing.ResourceMap.load_parameters
+
+    def load_parameters(self) -> None:
+        original(self)
+        for name, slot in self._template.get("Parameters", {}).items():
+            value = self.resolved_parameters.get(name)
+            listed = slot.get("Type") == "CommaDelimitedList" or slot.get("Type", "").startswith(
+                "List<"
+            )
+            if listed and isinstance(value, str):
+                self.resolved_parameters[name] = value.split(",")
+                self._parsed_resources[name] = self.resolved_parameters[name]
+
+    parsing.ResourceMap.load_parameters = load_parameters
+
+
+def _batch_service_linked_role() -> None:
+    """moto's Batch requires a compute environment's ServiceRole; AWS makes it optional and then
+    uses the account's service-linked role AWSServiceRoleForBatch, which moto does not create."""
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        service_role = properties.get("ServiceRole") or _service_linked_batch_role(account_id)
+        return batch_backends[account_id][region_name].create_compute_environment(
+            resource_name,
+            properties["Type"],
+            properties.get("State", "ENABLED"),
+            {k[0].lower() + k[1:]: v for k, v in properties["ComputeResources"].items()},
+            service_role,
+        )
+
+    ComputeEnvironment.create_from_cloudformation_json = create
+
+
+def _service_linked_batch_role(account_id: str) -> str:
+    iam = iam_backends[account_id]["global"]
+    for role in iam.roles.values():
+        if role.name.lower() == "awsserviceroleforbatch":
+            return role.arn
+    return iam.create_service_linked_role("batch.amazonaws.com", "", "").arn
+
+
+def _rds_managed_password() -> None:
+    """moto's CloudFormation glue ignores ManageMasterUserPassword and has no
+    MasterUserSecret.SecretArn attribute; its RDS API supports both. moto's Fn::Sub also splits
+    `${Database.MasterUserSecret.SecretArn}` at every dot, so the attribute arrives as
+    "MasterUserSecret" there (the same splitting as gap 2)."""
+    original_create = DBInstance.create_from_cloudformation_json.__func__
+    original_attribute = DBInstance.get_cfn_attribute
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        database = original_create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        properties = cloudformation_json["Properties"]
+        if properties.get("ManageMasterUserPassword") in (True, "true"):
+            kms_key = properties.get("MasterUserSecret", {}).get("KmsKeyId")
+            database.manage_master_user_password = True
+            database.master_user_secret = MasterUserSecret(database, kms_key)
+        return database
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in ("MasterUserSecret.SecretArn", "MasterUserSecret"):
+            return self.master_user_secret.secret.arn
+        return original_attribute(self, attribute_name)
+
+    DBInstance.create_from_cloudformation_json = create
+    DBInstance.get_cfn_attribute = get_cfn_attribute
+
+
+class _ApiGatewayResource:
+    """Gap 5: moto accepts these API Gateway types in a template but creates nothing, so their Ref
+    is empty. moto's API Gateway API has them; these models create them through it. (moto finds
+    models among CloudFormationModel's direct subclasses, hence the mixin.)"""
+
+    def __init__(self, physical_id: str):
+        self.physical_id = physical_id
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json.get("Properties", {})
+        backend = apigateway_backends[account_id][region_name]
+        return cls(cls.create(backend, resource_name, properties))
+
+
+class _ApiKey(_ApiGatewayResource, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::ApiKey"
+
+    @staticmethod
+    def create(backend, name, properties) -> str:
+        return backend.create_api_key(
+            {"name": properties.get("Name", name), "enabled": properties.get("Enabled", True)}
+        ).id
+
+
+class _UsagePlan(_ApiGatewayResource, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::UsagePlan"
+
+    @staticmethod
+    def create(backend, name, properties) -> str:
+        return backend.create_usage_plan(
+            {
+                "name": properties.get("UsagePlanName", name),
+                "apiStages": [
+                    {"apiId": s["ApiId"], "stage": s["Stage"]}
+                    for s in properties.get("ApiStages", [])
+                ],
+                "throttle": {
+                    "rateLimit": properties.get("Throttle", {}).get("RateLimit"),
+                    "burstLimit": properties.get("Throttle", {}).get("BurstLimit"),
+                },
+            }
+        ).id
+
+
+class _UsagePlanKey(_ApiGatewayResource, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::UsagePlanKey"
+
+    @staticmethod
+    def create(backend, name, properties) -> str:
+        return backend.create_usage_plan_key(
+            properties["UsagePlanId"], {"keyId": properties["KeyId"], "keyType": "API_KEY"}
+        ).id
+
+
+class _VpcLink(_ApiGatewayResource, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::VpcLink"
+
+    @staticmethod
+    def create(backend, name, properties) -> str:
+        return backend.create_vpc_link(
+            properties.get("Name", name),
+            properties.get("Description", ""),
+            properties.get("TargetArns", []),
+            [],
+        ).id
+
+
+def _change_set_outputs() -> None:
+    """moto applies a change set's resources but never recomputes the stack's outputs, so a stack
+    made the way `aws cloudformation deploy` makes it (a change set) reports none."""
+    original = ChangeSet.apply
+
+    def apply(self) -> None:
+        original(self)
+        self.stack.output_map = OutputMap(
+            self.stack.resource_map, self.template_dict, self.stack.stack_id
+        )
+
+    ChangeSet.apply = apply
+
+
+def apply() -> None:
+    _change_set_outputs()
+    _cidr_function()
+    _network_load_balancer()
+    _list_parameter_defaults()
+    _batch_service_linked_role()
+    _rds_managed_password()
+    # The model map is cached at first use; the classes above must be in it.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

@@ -1,0 +1,144 @@
+"""Access: exactly what a Metaflow user needs to use this stack, as a grant any role can receive,
+and an optional role plus attachable managed policy that carry it.
+"""
+
+from dataclasses import dataclass
+
+from awacs import apigateway as apigw_actions
+from awacs import batch as batch_actions
+from awacs import cloudformation as cfn_actions
+from awacs import events as events_actions
+from awacs import logs as log_actions
+from awacs import states as states_actions
+from awacs.aws import Principal
+from troposphere import If, Sub
+
+from .base import Stack
+from .compute import Compute
+from .iam import Grantee, Roles, partition_arn
+from .metadata import API_KEY, MetadataService
+from .orchestration import Orchestration
+from .storage import Storage
+
+USER_ROLE = "CreateUserRole"
+
+
+@dataclass
+class Access:
+    storage: Storage
+    compute: Compute
+    orchestration: Orchestration
+    metadata: MetadataService
+
+    def grant_metaflow_user(self, role: Grantee) -> None:
+        """Run flows on Batch, deploy them to Step Functions, read their logs and the API key."""
+        self.storage.grant_read_write(role)
+        role.allow(
+            [batch_actions.SubmitJob],
+            [self.compute.job_queue_arn, partition_arn("batch", "job-definition/*")],
+        )
+        role.allow(
+            [batch_actions.RegisterJobDefinition], [partition_arn("batch", "job-definition/*")]
+        )
+        role.allow([batch_actions.TerminateJob], [partition_arn("batch", "job/*")])
+        # Describe and List calls in Batch have no resource-level permissions.
+        role.allow(
+            [
+                batch_actions.DescribeJobs,
+                batch_actions.DescribeJobDefinitions,
+                batch_actions.DescribeJobQueues,
+                batch_actions.DescribeComputeEnvironments,
+                batch_actions.ListJobs,
+            ],
+            ["*"],
+        )
+        for passed in (self.compute.job_role, self.compute.execution_role):
+            passed.grant_pass(role, "batch.amazonaws.com")
+        self.orchestration.sfn_role.grant_pass(role, "states.amazonaws.com")
+        self.orchestration.events_role.grant_pass(role, "events.amazonaws.com")
+
+        role.allow(
+            [
+                states_actions.CreateStateMachine,
+                states_actions.UpdateStateMachine,
+                states_actions.DeleteStateMachine,
+                states_actions.DescribeStateMachine,
+                states_actions.StartExecution,
+                states_actions.TagResource,
+            ],
+            [Orchestration.state_machines()],
+        )
+        role.allow(
+            [
+                states_actions.DescribeExecution,
+                states_actions.StopExecution,
+                states_actions.GetExecutionHistory,
+            ],
+            [Orchestration.executions()],
+        )
+        role.allow(
+            [
+                events_actions.PutRule,
+                events_actions.PutTargets,
+                events_actions.DescribeRule,
+                events_actions.DisableRule,
+                events_actions.RemoveTargets,
+                events_actions.DeleteRule,
+            ],
+            [partition_arn("events", "rule/${AWS::StackName}_*")],
+        )
+        role.allow(
+            [log_actions.GetLogEvents],
+            [partition_arn("logs", "log-group:/aws/batch/job:log-stream:*")],
+        )
+        role.allow(
+            [cfn_actions.DescribeStacks],
+            [partition_arn("cloudformation", "stack/${AWS::StackName}/*")],
+        )
+        role.allow(
+            [apigw_actions.GET],
+            [
+                If(
+                    API_KEY,
+                    Sub(
+                        "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/${MetadataApiKey}"
+                    ),
+                    Sub(
+                        "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${MetadataApi}"
+                    ),
+                )
+            ],
+        )
+
+
+def add_access(
+    stack: Stack,
+    roles: Roles,
+    storage: Storage,
+    compute: Compute,
+    orchestration: Orchestration,
+    metadata: MetadataService,
+) -> Access:
+    access = Access(storage, compute, orchestration, metadata)
+    stack.switch(
+        "Access",
+        USER_ROLE,
+        "Create a Metaflow user role",
+        True,
+        "A role (and a managed policy to attach to your own users or SSO permission sets) with "
+        "exactly what using this stack needs.",
+    )
+    user_role = roles.new(
+        "MetaflowUserRole",
+        "",
+        condition=USER_ROLE,
+        principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
+    )
+    policy = roles.managed_policy(
+        "MetaflowUserPolicy",
+        "Use the Metaflow stack: datastore, Batch, Step Functions",
+        [user_role],
+        condition=USER_ROLE,
+    )
+    access.grant_metaflow_user(policy)
+    return access

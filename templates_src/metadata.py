@@ -1,0 +1,346 @@
+"""Metadata service: Metaflow's service on ECS Fargate, its PostgreSQL database, an internal network
+load balancer, and API Gateway in front of it with an API key.
+
+The database password is generated and kept by RDS in Secrets Manager (ManageMasterUserPassword);
+ECS hands it to the container as a secret, so it never appears in the template or task definition.
+Schema migrations run in an init container that must succeed before the service starts.
+"""
+
+from dataclasses import dataclass
+
+from awacs import logs as log_actions
+from awacs import secretsmanager
+from troposphere import GetAtt, Ref, Sub, apigateway, ec2, ecs, logs, rds
+from troposphere import elasticloadbalancingv2 as elb
+
+from .base import Stack, when
+from .iam import Roles
+from .network import Network
+
+SERVICE_PORT = 8080
+DATABASE_PORT = 5432
+API_KEY = "ApiKeyRequired"
+SNAPSHOT = {"DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot"}
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
+
+@dataclass
+class MetadataService:
+    api: apigateway.RestApi
+    api_key: apigateway.ApiKey
+    load_balancer: elb.LoadBalancer
+    stage: str
+
+    @property
+    def service_url(self):
+        return Sub(
+            f"https://${{{self.api.title}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/"
+            f"{self.stage}/"
+        )
+
+    @property
+    def internal_url(self):
+        return Sub(f"http://${{{self.load_balancer.title}.DNSName}}/")
+
+    @property
+    def api_key_id(self):
+        return Ref(self.api_key)
+
+
+def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> MetadataService:
+    t = stack.template
+    image = stack.parameter(
+        "Metadata service",
+        "MetadataServiceImage",
+        "Service image",
+        Type="String",
+        Default="netflixoss/metaflow_metadata_service:v2.5.0",
+        Description="Container image of the Metaflow metadata service (pinned; point it at a "
+        "mirror or pull-through cache when the VPC has no internet).",
+    )
+    db_class = stack.parameter(
+        "Metadata service",
+        "DatabaseInstanceClass",
+        "Database instance class",
+        Type="String",
+        Default="db.t4g.micro",
+        AllowedPattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+        Description="RDS PostgreSQL instance class. The default is the cheapest current one and "
+        "serves a team comfortably; metadata is small.",
+    )
+    stack.switch(
+        "Metadata service",
+        API_KEY,
+        "Require an API key",
+        True,
+        "Callers of the public API endpoint must present the stack's API key.",
+    )
+
+    service_sg = t.add_resource(
+        ec2.SecurityGroup(
+            "MetadataServiceSecurityGroup",
+            GroupDescription="Metaflow metadata service: the service port, from inside the VPC",
+            VpcId=network.vpc_id,
+            SecurityGroupIngress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="tcp",
+                    FromPort=SERVICE_PORT,
+                    ToPort=SERVICE_PORT,
+                    CidrIp=network.vpc_cidr,
+                    Description="Load balancer and clients in the VPC",
+                )
+            ],
+        )
+    )
+    db_sg = t.add_resource(
+        ec2.SecurityGroup(
+            "DatabaseSecurityGroup",
+            GroupDescription="Metaflow metadata database: PostgreSQL, from the service only",
+            VpcId=network.vpc_id,
+            SecurityGroupIngress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="tcp",
+                    FromPort=DATABASE_PORT,
+                    ToPort=DATABASE_PORT,
+                    SourceSecurityGroupId=Ref(service_sg),
+                    Description="Metadata service",
+                )
+            ],
+        )
+    )
+    subnet_group = t.add_resource(
+        rds.DBSubnetGroup(
+            "DatabaseSubnetGroup",
+            DBSubnetGroupDescription="Metaflow metadata database",
+            SubnetIds=network.subnet_ids,
+        )
+    )
+    database = t.add_resource(
+        rds.DBInstance(
+            "Database",
+            Engine="postgres",
+            EngineVersion="17.6",
+            DBInstanceClass=db_class,
+            AllocatedStorage="20",
+            StorageType="gp3",
+            StorageEncrypted=True,
+            DBName="metaflow",
+            MasterUsername="metaflow",
+            ManageMasterUserPassword=True,
+            DBSubnetGroupName=Ref(subnet_group),
+            VPCSecurityGroups=[Ref(db_sg)],
+            PubliclyAccessible=False,
+            BackupRetentionPeriod=7,
+            AutoMinorVersionUpgrade=True,
+            CopyTagsToSnapshot=True,
+            **SNAPSHOT,
+        )
+    )
+    password_secret = GetAtt(database, "MasterUserSecret.SecretArn")
+    password_field = Sub("${Database.MasterUserSecret.SecretArn}:password::")
+
+    log_group = t.add_resource(
+        logs.LogGroup(
+            "MetadataServiceLogs",
+            RetentionInDays=90,
+            **RETAIN,
+        )
+    )
+    execution_role = roles.new(
+        "MetadataExecutionRole",
+        "ecs-tasks.amazonaws.com",
+    )
+    execution_role.allow([secretsmanager.GetSecretValue], [password_secret])
+    execution_role.allow(
+        [log_actions.CreateLogStream, log_actions.PutLogEvents],
+        [GetAtt(log_group, "Arn")],
+    )
+
+    def container(name: str, command: list[str], **kwargs) -> ecs.ContainerDefinition:
+        return ecs.ContainerDefinition(
+            Name=name,
+            Image=image,
+            Command=command,
+            Environment=[
+                ecs.Environment(
+                    Name="MF_METADATA_DB_HOST", Value=GetAtt(database, "Endpoint.Address")
+                ),
+                ecs.Environment(Name="MF_METADATA_DB_PORT", Value=str(DATABASE_PORT)),
+                ecs.Environment(Name="MF_METADATA_DB_NAME", Value="metaflow"),
+                ecs.Environment(Name="MF_METADATA_DB_USER", Value="metaflow"),
+            ],
+            Secrets=[ecs.Secret(Name="MF_METADATA_DB_PSWD", ValueFrom=password_field)],
+            LogConfiguration=ecs.LogConfiguration(
+                LogDriver="awslogs",
+                Options={
+                    "awslogs-group": Ref(log_group),
+                    "awslogs-region": Ref("AWS::Region"),
+                    "awslogs-stream-prefix": name,
+                },
+            ),
+            ReadonlyRootFilesystem=False,
+            **kwargs,
+        )
+
+    python = "/opt/latest/bin/python3"
+    task = t.add_resource(
+        ecs.TaskDefinition(
+            "MetadataTask",
+            RequiresCompatibilities=["FARGATE"],
+            NetworkMode="awsvpc",
+            Cpu="256",
+            Memory="512",
+            ExecutionRoleArn=execution_role.arn,
+            ContainerDefinitions=[
+                container("migrate", [python, "/root/run_goose.py"], Essential=False),
+                container(
+                    "metadata",
+                    [python, "-m", "services.metadata_service.server"],
+                    Essential=True,
+                    PortMappings=[ecs.PortMapping(ContainerPort=SERVICE_PORT)],
+                    DependsOn=[
+                        ecs.ContainerDependency(ContainerName="migrate", Condition="SUCCESS")
+                    ],
+                ),
+            ],
+        )
+    )
+
+    load_balancer = t.add_resource(
+        elb.LoadBalancer(
+            "MetadataLoadBalancer",
+            Type="network",
+            Scheme="internal",
+            Subnets=network.subnet_ids,
+        )
+    )
+    target_group = t.add_resource(
+        elb.TargetGroup(
+            "MetadataTargetGroup",
+            Port=SERVICE_PORT,
+            Protocol="TCP",
+            TargetType="ip",
+            VpcId=network.vpc_id,
+            HealthCheckProtocol="HTTP",
+            HealthCheckPath="/ping",
+        )
+    )
+    listener = t.add_resource(
+        elb.Listener(
+            "MetadataListener",
+            LoadBalancerArn=Ref(load_balancer),
+            Port=80,
+            Protocol="TCP",
+            DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(target_group))],
+        )
+    )
+    cluster = t.add_resource(ecs.Cluster("Cluster"))
+    t.add_resource(
+        ecs.Service(
+            "MetadataService",
+            DependsOn=listener.title,
+            Cluster=Ref(cluster),
+            TaskDefinition=Ref(task),
+            LaunchType="FARGATE",
+            DesiredCount=1,
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    Subnets=network.subnet_ids,
+                    SecurityGroups=[Ref(service_sg)],
+                    AssignPublicIp=network.assign_public_ip,
+                )
+            ),
+            LoadBalancers=[
+                ecs.LoadBalancer(
+                    ContainerName="metadata",
+                    ContainerPort=SERVICE_PORT,
+                    TargetGroupArn=Ref(target_group),
+                )
+            ],
+        )
+    )
+
+    api, api_key, stage = _add_api(stack, load_balancer)
+    return MetadataService(api, api_key, load_balancer, stage)
+
+
+def _add_api(stack: Stack, load_balancer: elb.LoadBalancer):
+    t = stack.template
+    stage = "api"
+    link = t.add_resource(
+        apigateway.VpcLink(
+            "MetadataVpcLink",
+            Name=Sub("${AWS::StackName}-metadata"),
+            TargetArns=[Ref(load_balancer)],
+        )
+    )
+    api = t.add_resource(
+        apigateway.RestApi(
+            "MetadataApi",
+            Name=Sub("${AWS::StackName}-metadata"),
+            EndpointConfiguration=apigateway.EndpointConfiguration(Types=["REGIONAL"]),
+        )
+    )
+    proxy = t.add_resource(
+        apigateway.Resource(
+            "MetadataApiProxy",
+            RestApiId=Ref(api),
+            ParentId=GetAtt(api, "RootResourceId"),
+            PathPart="{proxy+}",
+        )
+    )
+    method = t.add_resource(
+        apigateway.Method(
+            "MetadataApiMethod",
+            RestApiId=Ref(api),
+            ResourceId=Ref(proxy),
+            HttpMethod="ANY",
+            AuthorizationType="NONE",
+            ApiKeyRequired=when(API_KEY, True, False),
+            RequestParameters={"method.request.path.proxy": True},
+            Integration=apigateway.Integration(
+                Type="HTTP_PROXY",
+                IntegrationHttpMethod="ANY",
+                ConnectionType="VPC_LINK",
+                ConnectionId=Ref(link),
+                Uri=Sub(f"http://${{{load_balancer.title}.DNSName}}/{{proxy}}"),
+                RequestParameters={"integration.request.path.proxy": "method.request.path.proxy"},
+            ),
+        )
+    )
+    deployment = t.add_resource(
+        apigateway.Deployment(
+            "MetadataApiDeployment",
+            DependsOn=method.title,
+            RestApiId=Ref(api),
+            StageName=stage,
+        )
+    )
+    api_key = t.add_resource(
+        apigateway.ApiKey(
+            "MetadataApiKey",
+            Condition=API_KEY,
+            Enabled=True,
+            DependsOn=deployment.title,
+            StageKeys=[apigateway.StageKey(RestApiId=Ref(api), StageName=stage)],
+        )
+    )
+    plan = t.add_resource(
+        apigateway.UsagePlan(
+            "MetadataUsagePlan",
+            Condition=API_KEY,
+            DependsOn=deployment.title,
+            ApiStages=[apigateway.ApiStage(ApiId=Ref(api), Stage=stage)],
+            Throttle=apigateway.ThrottleSettings(RateLimit=200, BurstLimit=400),
+        )
+    )
+    t.add_resource(
+        apigateway.UsagePlanKey(
+            "MetadataUsagePlanKey",
+            Condition=API_KEY,
+            KeyId=Ref(api_key),
+            KeyType="API_KEY",
+            UsagePlanId=Ref(plan),
+        )
+    )
+    return api, api_key, stage

@@ -1,0 +1,78 @@
+"""Composition: the one place where the modules meet and the stack's outputs are attached."""
+
+from troposphere import Output, Template
+
+from .access import add_access
+from .base import Stack
+from .compute import add_compute
+from .contract import OUTPUTS, TEMPLATE_VERSION
+from .iam import Roles
+from .metadata import add_metadata_service
+from .network import add_network
+from .notebooks import add_notebooks
+from .orchestration import add_orchestration
+from .storage import add_storage
+
+DESCRIPTION = (
+    f"Metaflow on AWS: datastore, Batch, metadata service, Step Functions (v{TEMPLATE_VERSION})"
+)
+
+
+def resolve(handles: dict, source: str):
+    """The template value behind a contract row's `module.attribute` source."""
+    if source == "version":
+        return TEMPLATE_VERSION
+    module, attribute = source.split(".")
+    return getattr(handles[module], attribute)
+
+
+def client_config(handles: dict, inside_vpc: bool = False) -> dict:
+    """Metaflow config keys and their template values, for a client the stack configures itself.
+
+    Inside the VPC the client reaches the metadata service through the load balancer, with no key.
+    """
+    config = {
+        output.config_key: resolve(handles, output.source)
+        for output in OUTPUTS
+        if output.config_key and not output.api_key_id
+    }
+    if inside_vpc:
+        config["METAFLOW_SERVICE_URL"] = config["METAFLOW_SERVICE_INTERNAL_URL"]
+    return config
+
+
+def build_template() -> Template:
+    stack = Stack(Template(Description=DESCRIPTION))
+    roles = Roles(stack)
+    network = add_network(stack)
+    storage = add_storage(stack)
+    compute = add_compute(stack, roles, network, storage)
+    metadata = add_metadata_service(stack, roles, network)
+    orchestration = add_orchestration(stack, roles, storage, compute)
+    access = add_access(stack, roles, storage, compute, orchestration, metadata)
+    handles = {
+        "network": network,
+        "storage": storage,
+        "compute": compute,
+        "metadata": metadata,
+        "orchestration": orchestration,
+    }
+    notebooks = add_notebooks(
+        stack, roles, network, access, client_config(handles, inside_vpc=True)
+    )
+    handles["notebooks"] = notebooks
+
+    for output in OUTPUTS:
+        stack.template.add_output(
+            Output(
+                output.name,
+                Description=f"{output.description} ({output.config_key})"
+                if output.config_key
+                else output.description,
+                Value=resolve(handles, output.source),
+                **({"Condition": output.condition} if output.condition else {}),
+            )
+        )
+    roles.finish()
+    stack.finish()
+    return stack.template

@@ -1,0 +1,72 @@
+"""Every parameter file deploys into the emulator through CloudFormation, with every output."""
+
+import re
+
+import pytest
+
+from demo.deploy import deploy, load_parameters
+from templates_src.configurations import CONFIGURATIONS
+from templates_src.contract import OUTPUTS
+
+WELL_FORMED = {
+    "MetaflowDataStoreS3Url": r"^s3://[a-z0-9.-]+/metaflow$",
+    "MetaflowDataToolsS3Url": r"^s3://[a-z0-9.-]+/data$",
+    "CondaPackageS3Root": r"^s3://[a-z0-9.-]+/packages$",
+    "CardS3Root": r"^s3://[a-z0-9.-]+/metaflow/mf.cards$",
+    "SfnDistributedMapOutputPath": r"^s3://[a-z0-9.-]+/sfn-map-output$",
+    "ServiceUrl": r"^https://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/api/$",
+    "InternalServiceUrl": r"^http://[A-Za-z0-9.-]+\.elb\.amazonaws\.com/$",
+    "ApiKeyId": r"^[a-z0-9]+$",
+    "BatchJobQueueArn": r"^arn:aws:batch:[a-z0-9-]+:\d{12}:job-queue/.+$",
+    "ECSJobRoleForBatchJobs": r"^arn:aws:iam::\d{12}:role/.+$",
+    "FargateExecutionRoleArn": r"^arn:aws:iam::\d{12}:role/.+$",
+    "StepFunctionsRoleArn": r"^arn:aws:iam::\d{12}:role/.+$",
+    "EventBridgeRoleArn": r"^arn:aws:iam::\d{12}:role/.+$",
+    "DDBTableName": r"^[A-Za-z0-9_.-]+$",
+    "StateMachinePrefix": r"^[A-Za-z][A-Za-z0-9-]*$",
+    "SfnExecutionLogGroupArn": r"^arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:/aws/vendedlogs/.+$",
+    "VpcId": r"^vpc-[0-9a-f]+$",
+    "SubnetIds": r"^subnet-[0-9a-f]+(,subnet-[0-9a-f]+)+$",
+    "TemplateVersion": r"^\d+\.\d+\.\d+$",
+}
+
+
+def existing_network(aws) -> dict[str, str]:
+    """A VPC with two subnets in different zones, as a user's existing network."""
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate(zones)
+    ]
+    return {
+        "ExistingVpcId": vpc,
+        "ExistingSubnetIds": ",".join(subnets),
+        "ExistingVpcCidr": "10.42.0.0/16",
+    }
+
+
+def deploy_configuration(aws, name: str) -> tuple[str, dict[str, str]]:
+    overrides = existing_network(aws) if "ExistingVpcId" in CONFIGURATIONS[name] else {}
+    stack_name = f"mf-{name}"
+    outputs = deploy(stack_name, load_parameters(name, overrides), session=aws)
+    return stack_name, outputs
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
+def test_configuration_deploys_with_well_formed_outputs(aws, name):
+    _, outputs = deploy_configuration(aws, name)
+    expected = {o.name for o in OUTPUTS if o.condition != "EnableNotebook"}
+    assert expected <= set(outputs), expected - set(outputs)
+    for key, value in outputs.items():
+        assert re.match(WELL_FORMED.get(key, r".+"), value), f"{key}={value!r}"
+
+
+def test_existing_vpc_is_used_not_created(aws):
+    network = existing_network(aws)
+    outputs = deploy("mf-reuse", load_parameters("existing-vpc", network), session=aws)
+    assert outputs["VpcId"] == network["ExistingVpcId"]
+    assert outputs["SubnetIds"] == network["ExistingSubnetIds"]
