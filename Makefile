@@ -14,6 +14,7 @@ help:
 	@echo "make test       the whole test suite (what CI runs)"
 	@echo "make templates  regenerate generated/ from templates_src/"
 	@echo "make lint       cfn-lint and checkov over every template and parameter file"
+	@echo "make report     what each configuration costs at idle and per 1,000 vCPU-hours"
 	@echo "make configure  point Metaflow at a deployed stack (interactive)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -32,6 +33,10 @@ venv: $(STAMP)
 
 templates: $(STAMP)
 	$(PY) build.py
+
+# Idle cost and size per parameter file, and docs/idle-cost.svg (prices: tools/prices.json).
+report: $(STAMP)
+	$(PY) -m tools.report
 
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(PY) -m ruff check .
