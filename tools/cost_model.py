@@ -155,6 +155,12 @@ _INTRINSICS = {
 }
 
 
+def _count(items, what: str) -> int:
+    if not isinstance(items, list):
+        raise UnpricedResource(f"cannot tell how many {what} there are before deployment")
+    return len(items)
+
+
 def _as_bool(value) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -275,7 +281,7 @@ class Pricer:
             Line("load balancer", f"{elb['idle_lcu']:g} idle LCU (assumed)", lcu * self.hours),
         ]
         if props.get("Scheme") == "internet-facing":
-            zones = len(props.get("Subnets", props.get("SubnetMappings", [])))
+            zones = _count(props.get("Subnets", props.get("SubnetMappings", [])), "zones")
             lines += self.ipv4(zones, "load balancer zone")
         return lines
 
@@ -290,7 +296,7 @@ class Pricer:
     def endpoint(self, name: str, props: dict) -> list[Line]:
         if props.get("VpcEndpointType", "Gateway") == "Gateway":
             return []
-        zones = len(props.get("SubnetIds", []))
+        zones = _count(props.get("SubnetIds", []), f"subnets of endpoint {name}")
         hourly = self.prices["vpc"]["interface_endpoint_az_hour"]
         return [Line("endpoints", f"{name} x {zones} AZ", zones * hourly * self.hours)]
 
