@@ -1,8 +1,11 @@
 """The cost model on hand-made templates with known answers, and the defaults against the budget."""
 
+import json
+
 import pytest
 
 from templates_src.configurations import CONFIGURATIONS
+from tools import report
 from tools.cost_model import UnpricedResource, estimate, load_prices
 from tools.report import IDLE_BUDGET, QUEUE_OUTPUT, upstream_bom
 
@@ -160,3 +163,15 @@ def test_every_configuration_is_fully_priced(template, name):
 def test_default_idle_cost_within_budget(template):
     result = estimate(template, CONFIGURATIONS["default"], load_prices(), QUEUE_OUTPUT)
     assert result.total <= IDLE_BUDGET
+
+
+def test_report_exits_non_zero_on_an_unpriced_resource(template, tmp_path, monkeypatch, capsys):
+    unpriced = {**template, "Resources": {**template["Resources"]}}
+    unpriced["Resources"]["Cache"] = {"Type": "AWS::ElastiCache::CacheCluster", "Properties": {}}
+    path = tmp_path / "metaflow.json"
+    path.write_text(json.dumps(unpriced))
+    monkeypatch.setattr(report, "TEMPLATE", path)
+    monkeypatch.setattr(report, "CHART", tmp_path / "idle-cost.svg")
+    assert report.main() == 1
+    assert "AWS::ElastiCache::CacheCluster" in capsys.readouterr().err
+    assert not (tmp_path / "idle-cost.svg").exists()
