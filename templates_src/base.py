@@ -52,6 +52,16 @@ class Stack:
 
 
 NO_VALUE = Ref(AWS_NO_VALUE)
+# Stateful resources outlive the stack and any update that would replace them.
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+SNAPSHOT = {"DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot"}
+
+
+def skip_checks(resource, **reasons: str):
+    """Record checkov checks that do not apply to `resource`, each with its reason, in the
+    resource's own Metadata (the only place this project skips a check)."""
+    resource.Metadata = {"checkov": {"skip": [{"id": i, "comment": c} for i, c in reasons.items()]}}
+    return resource
 
 
 def when(condition: str, value, otherwise=NO_VALUE):

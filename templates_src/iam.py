@@ -13,7 +13,7 @@ from awacs.iam import PassRole
 from awacs.sts import AssumeRole
 from troposphere import AWS_NO_VALUE, GetAtt, If, Ref, Sub, iam
 
-from .base import Stack
+from .base import NO_VALUE, Stack
 
 BOUNDARY_CONDITION = "HasPermissionsBoundary"
 
@@ -33,16 +33,21 @@ class Grantee:
     """Anything that collects permission statements: a role, or a managed policy."""
 
     resource: object
-    statements: list[Statement] = field(default_factory=list)
+    statements: list = field(default_factory=list)
 
-    def allow(self, actions, resources, condition: Condition | None = None) -> None:
+    def allow(
+        self, actions, resources, condition: Condition | None = None, only_if: str | None = None
+    ) -> None:
+        """Allow `actions` on `resources`; with `only_if`, only where that template condition
+        holds (the statement is left out otherwise)."""
         kwargs = {"Condition": condition} if condition else {}
-        self.statements.append(
-            Statement(Effect=Allow, Action=list(actions), Resource=list(resources), **kwargs)
+        statement = Statement(
+            Effect=Allow, Action=list(actions), Resource=list(resources), **kwargs
         )
+        self.statements.append(If(only_if, statement, NO_VALUE) if only_if else statement)
 
-    def document(self) -> PolicyDocument:
-        return PolicyDocument(Version="2012-10-17", Statement=self.statements)
+    def document(self) -> dict:
+        return {"Version": "2012-10-17", "Statement": self.statements}
 
 
 @dataclass

@@ -8,20 +8,29 @@ Schema migrations run in an init container that must succeed before the service 
 
 from dataclasses import dataclass
 
+from awacs import kms as kms_actions
 from awacs import logs as log_actions
 from awacs import secretsmanager
-from troposphere import GetAtt, Ref, Sub, apigateway, ec2, ecs, logs, rds
+from awacs.aws import Allow, Condition, IpAddress, Principal, Statement
+from awacs.execute_api import Invoke as apigw_invoke
+from troposphere import GetAtt, Ref, Split, Sub, apigateway, ec2, ecs, logs, rds
 from troposphere import elasticloadbalancingv2 as elb
 
-from .base import Stack, when
+from .base import RETAIN, SNAPSHOT, Stack, skip_checks, when
+from .encryption import KEY_BY_PARAMETER, USE_KEY, Encryption
 from .iam import Roles
 from .network import Network
 
 SERVICE_PORT = 8080
 DATABASE_PORT = 5432
 API_KEY = "ApiKeyRequired"
-SNAPSHOT = {"DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot"}
-RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+ACCESS_LOGS = "ApiAccessLogs"
+ALLOW_LIST = "HasApiAllowList"
+ACCESS_LOG_FORMAT = (
+    '{"id":"$context.requestId","ip":"$context.identity.sourceIp",'
+    '"key":"$context.identity.apiKeyId","req":"$context.httpMethod $context.path",'
+    '"status":"$context.status"}'
+)
 
 
 @dataclass
@@ -47,7 +56,9 @@ class MetadataService:
         return Ref(self.api_key)
 
 
-def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> MetadataService:
+def add_metadata_service(
+    stack: Stack, roles: Roles, network: Network, encryption: Encryption
+) -> MetadataService:
     t = stack.template
     image = stack.parameter(
         "Metadata service",
@@ -74,6 +85,20 @@ def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> Metada
         "Require an API key",
         True,
         "Callers of the public API endpoint must present the stack's API key.",
+    )
+    stack.switch(
+        "Metadata service",
+        "DatabaseMultiAz",
+        "Database Multi-AZ",
+        False,
+        "A standby in a second zone; doubles the cost.",
+    )
+    stack.switch(
+        "Metadata service",
+        "DatabaseDeletionProtection",
+        "Database deletion protection",
+        True,
+        "Refuse to delete the database until turned off.",
     )
 
     service_sg = t.add_resource(
@@ -115,7 +140,7 @@ def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> Metada
             SubnetIds=network.subnet_ids,
         )
     )
-    database = t.add_resource(
+    database = skip_checks(
         rds.DBInstance(
             "Database",
             Engine="postgres",
@@ -127,23 +152,34 @@ def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> Metada
             DBName="metaflow",
             MasterUsername="metaflow",
             ManageMasterUserPassword=True,
+            MasterUserSecret=rds.MasterUserSecret(KmsKeyId=when(USE_KEY, encryption.key_arn)),
             DBSubnetGroupName=Ref(subnet_group),
             VPCSecurityGroups=[Ref(db_sg)],
             PubliclyAccessible=False,
             BackupRetentionPeriod=7,
             AutoMinorVersionUpgrade=True,
             CopyTagsToSnapshot=True,
+            MultiAZ=when("DatabaseMultiAz", True, False),
+            DeletionProtection=when("DatabaseDeletionProtection", True, False),
             **SNAPSHOT,
-        )
+        ),
+        CKV_AWS_161="The service signs in with a password; it cannot use IAM tokens",
+        CKV_AWS_157="Optional (DatabaseMultiAz): doubles the cost",
+        CKV_AWS_118="OS metrics need a role and cost; RDS metrics suffice",
     )
+    t.add_resource(database)
     password_secret = GetAtt(database, "MasterUserSecret.SecretArn")
     password_field = Sub("${Database.MasterUserSecret.SecretArn}:password::")
 
     log_group = t.add_resource(
-        logs.LogGroup(
-            "MetadataServiceLogs",
-            RetentionInDays=90,
-            **RETAIN,
+        skip_checks(
+            logs.LogGroup(
+                "MetadataServiceLogs",
+                RetentionInDays=90,
+                KmsKeyId=when(USE_KEY, encryption.key_arn),
+                **RETAIN,
+            ),
+            CKV_AWS_158=KEY_BY_PARAMETER,
         )
     )
     execution_role = roles.new(
@@ -151,6 +187,7 @@ def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> Metada
         "ecs-tasks.amazonaws.com",
     )
     execution_role.allow([secretsmanager.GetSecretValue], [password_secret])
+    encryption.grant_use(execution_role, kms_actions.Decrypt)
     execution_role.allow(
         [log_actions.CreateLogStream, log_actions.PutLogEvents],
         [GetAtt(log_group, "Arn")],
@@ -207,11 +244,14 @@ def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> Metada
     )
 
     load_balancer = t.add_resource(
-        elb.LoadBalancer(
-            "MetadataLoadBalancer",
-            Type="network",
-            Scheme="internal",
-            Subnets=network.subnet_ids,
+        skip_checks(
+            elb.LoadBalancer(
+                "MetadataLoadBalancer",
+                Type="network",
+                Scheme="internal",
+                Subnets=network.subnet_ids,
+            ),
+            CKV_AWS_91="NLBs log TLS listeners only; API Gateway logs the requests",
         )
     )
     target_group = t.add_resource(
@@ -234,7 +274,12 @@ def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> Metada
             DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(target_group))],
         )
     )
-    cluster = t.add_resource(ecs.Cluster("Cluster"))
+    cluster = t.add_resource(
+        ecs.Cluster(
+            "Cluster",
+            ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        )
+    )
     t.add_resource(
         ecs.Service(
             "MetadataService",
@@ -260,13 +305,41 @@ def add_metadata_service(stack: Stack, roles: Roles, network: Network) -> Metada
         )
     )
 
-    api, api_key, stage = _add_api(stack, load_balancer)
+    api, api_key, stage = _add_api(stack, load_balancer, encryption)
     return MetadataService(api, api_key, load_balancer, stage)
 
 
-def _add_api(stack: Stack, load_balancer: elb.LoadBalancer):
+def _add_api(stack: Stack, load_balancer: elb.LoadBalancer, encryption: Encryption):
     t = stack.template
     stage = "api"
+    allowed = stack.parameter(
+        "Metadata service",
+        "ApiAllowedCidrs",
+        "API source address allow-list",
+        Type="String",
+        Default="",
+        AllowedPattern=r"^(\d{1,3}(\.\d{1,3}){3}/\d{1,2}(,\d{1,3}(\.\d{1,3}){3}/\d{1,2})*)?$",
+        Description="Comma-separated CIDRs that may call the API. Empty: any.",
+    )
+    stack.condition(ALLOW_LIST, {"Fn::Not": [{"Fn::Equals": [allowed, ""]}]})
+    stack.switch(
+        "Metadata service",
+        ACCESS_LOGS,
+        "API access logs",
+        False,
+        "Needs the account's API Gateway CloudWatch role (see README).",
+    )
+    access_logs = t.add_resource(
+        skip_checks(
+            logs.LogGroup(
+                "MetadataApiLogs",
+                RetentionInDays=90,
+                KmsKeyId=when(USE_KEY, encryption.key_arn),
+                **RETAIN,
+            ),
+            CKV_AWS_158=KEY_BY_PARAMETER,
+        )
+    )
     link = t.add_resource(
         apigateway.VpcLink(
             "MetadataVpcLink",
@@ -279,6 +352,22 @@ def _add_api(stack: Stack, load_balancer: elb.LoadBalancer):
             "MetadataApi",
             Name=Sub("${AWS::StackName}-metadata"),
             EndpointConfiguration=apigateway.EndpointConfiguration(Types=["REGIONAL"]),
+            SecurityPolicy="TLS_1_2",
+            Policy=when(
+                ALLOW_LIST,
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        Statement(
+                            Effect=Allow,
+                            Principal=Principal("*"),
+                            Action=[apigw_invoke],
+                            Resource=["execute-api:/*"],
+                            Condition=Condition(IpAddress("aws:SourceIp", Split(",", allowed))),
+                        )
+                    ],
+                },
+            ),
         )
     )
     proxy = t.add_resource(
@@ -314,6 +403,17 @@ def _add_api(stack: Stack, load_balancer: elb.LoadBalancer):
             DependsOn=method.title,
             RestApiId=Ref(api),
             StageName=stage,
+            StageDescription=apigateway.StageDescription(
+                # Throttles every caller, with or without the API key's usage plan.
+                ThrottlingRateLimit=200,
+                ThrottlingBurstLimit=400,
+                AccessLogSetting=when(
+                    ACCESS_LOGS,
+                    apigateway.AccessLogSetting(
+                        DestinationArn=GetAtt(access_logs, "Arn"), Format=ACCESS_LOG_FORMAT
+                    ),
+                ),
+            ),
         )
     )
     api_key = t.add_resource(

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from troposphere import Base64, GetAtt, Sub, ec2, sagemaker
 
 from .access import Access
-from .base import Stack
+from .base import Stack, skip_checks, when
+from .encryption import KEY_BY_PARAMETER, USE_KEY
 from .iam import Roles
 from .network import Network
 
@@ -88,16 +89,23 @@ def add_notebooks(
         )
     )
     instance = t.add_resource(
-        sagemaker.NotebookInstance(
-            "Notebook",
-            Condition=NOTEBOOK,
-            InstanceType=instance_type,
-            RoleArn=role.arn,
-            RootAccess="Disabled",
-            SubnetId=network.first_subnet,
-            SecurityGroupIds=[GetAtt(security_group, "GroupId")],
-            DirectInternetAccess=network.notebook_internet,
-            LifecycleConfigName=GetAtt(lifecycle, "NotebookInstanceLifecycleConfigName"),
+        skip_checks(
+            sagemaker.NotebookInstance(
+                "Notebook",
+                Condition=NOTEBOOK,
+                InstanceType=instance_type,
+                RoleArn=role.arn,
+                RootAccess="Disabled",
+                SubnetId=network.first_subnet,
+                SecurityGroupIds=[GetAtt(security_group, "GroupId")],
+                DirectInternetAccess=network.notebook_internet,
+                LifecycleConfigName=GetAtt(lifecycle, "NotebookInstanceLifecycleConfigName"),
+                KmsKeyId=when(USE_KEY, access.storage.encryption.key_arn),
+                InstanceMetadataServiceConfiguration=sagemaker.InstanceMetadataServiceConfiguration(
+                    MinimumInstanceMetadataServiceVersion="2"
+                ),
+            ),
+            CKV_AWS_187=KEY_BY_PARAMETER,
         )
     )
     return Notebooks(instance)

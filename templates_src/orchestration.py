@@ -13,10 +13,11 @@ from awacs import logs as log_actions
 from awacs import states as states_actions
 from troposphere import GetAtt, Ref, Sub, dynamodb, logs
 
-from .base import Stack
+from .base import RETAIN, Stack, skip_checks, when
 from .compute import Compute
+from .encryption import KEY_BY_PARAMETER, USE_KEY, Encryption
 from .iam import Grantee, RoleHandle, Roles, partition_arn
-from .storage import RETAIN, Storage
+from .storage import Storage
 
 # Step Functions' .sync Batch integration watches jobs through this managed rule.
 BATCH_SYNC_RULE = "rule/StepFunctionsGetEventsForBatchJobsRule"
@@ -65,33 +66,44 @@ class Orchestration:
 
 
 def add_orchestration(
-    stack: Stack, roles: Roles, storage: Storage, compute: Compute
+    stack: Stack, roles: Roles, storage: Storage, compute: Compute, encryption: Encryption
 ) -> Orchestration:
     t = stack.template
     table = t.add_resource(
-        dynamodb.Table(
-            "StepFunctionsTable",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                dynamodb.AttributeDefinition(AttributeName="pathspec", AttributeType="S")
-            ],
-            KeySchema=[dynamodb.KeySchema(AttributeName="pathspec", KeyType="HASH")],
-            TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
-                AttributeName="ttl", Enabled=True
+        skip_checks(
+            dynamodb.Table(
+                "StepFunctionsTable",
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    dynamodb.AttributeDefinition(AttributeName="pathspec", AttributeType="S")
+                ],
+                KeySchema=[dynamodb.KeySchema(AttributeName="pathspec", KeyType="HASH")],
+                TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
+                    AttributeName="ttl", Enabled=True
+                ),
+                PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
+                    PointInTimeRecoveryEnabled=True
+                ),
+                SSESpecification=dynamodb.SSESpecification(
+                    SSEEnabled=True,
+                    SSEType=when(USE_KEY, "KMS"),
+                    KMSMasterKeyId=when(USE_KEY, encryption.key_arn),
+                ),
+                **RETAIN,
             ),
-            PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
-                PointInTimeRecoveryEnabled=True
-            ),
-            SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
-            **RETAIN,
+            CKV_AWS_119=KEY_BY_PARAMETER,
         )
     )
     log_group = t.add_resource(
-        logs.LogGroup(
-            "StepFunctionsLogs",
-            LogGroupName=Sub("/aws/vendedlogs/states/${AWS::StackName}"),
-            RetentionInDays=90,
-            **RETAIN,
+        skip_checks(
+            logs.LogGroup(
+                "StepFunctionsLogs",
+                LogGroupName=Sub("/aws/vendedlogs/states/${AWS::StackName}"),
+                RetentionInDays=90,
+                KmsKeyId=when(USE_KEY, encryption.key_arn),
+                **RETAIN,
+            ),
+            CKV_AWS_158=KEY_BY_PARAMETER,
         )
     )
 

@@ -6,6 +6,7 @@ from .access import add_access
 from .base import Stack
 from .compute import add_compute
 from .contract import OUTPUTS, TEMPLATE_VERSION
+from .encryption import add_encryption
 from .iam import Roles
 from .metadata import add_metadata_service
 from .network import add_network
@@ -45,10 +46,11 @@ def build_template() -> Template:
     stack = Stack(Template(Description=DESCRIPTION))
     roles = Roles(stack)
     network = add_network(stack)
-    storage = add_storage(stack)
+    encryption = add_encryption(stack)
+    storage = add_storage(stack, encryption)
     compute = add_compute(stack, roles, network, storage)
-    metadata = add_metadata_service(stack, roles, network)
-    orchestration = add_orchestration(stack, roles, storage, compute)
+    metadata = add_metadata_service(stack, roles, network, encryption)
+    orchestration = add_orchestration(stack, roles, storage, compute, encryption)
     access = add_access(stack, roles, storage, compute, orchestration, metadata)
     handles = {
         "network": network,

@@ -2,19 +2,24 @@
 
 from dataclasses import dataclass
 
+from awacs import kms as kms_actions
 from awacs import s3 as s3_actions
 from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Ref, Sub, s3
 
-from .base import Stack
+from .base import RETAIN, Stack, skip_checks, when
+from .encryption import USE_KEY, Encryption
 from .iam import Grantee
 
-RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+# Metaflow's datastore is content-addressed: an overwritten or deleted object is a mistake, so
+# versioning keeps it this long before it goes.
+NONCURRENT_DAYS = 30
 
 
 @dataclass
 class Storage:
     bucket: s3.Bucket
+    encryption: Encryption
 
     @property
     def arn(self):
@@ -49,6 +54,7 @@ class Storage:
     def grant_read(self, role: Grantee, prefix: str = "*") -> None:
         role.allow([s3_actions.GetObject], [self.objects(prefix)])
         role.allow([s3_actions.ListBucket], [self.arn])
+        self.encryption.grant_use(role, kms_actions.Decrypt)
 
     def grant_read_write(self, role: Grantee, prefix: str = "*") -> None:
         role.allow(
@@ -56,9 +62,10 @@ class Storage:
             [self.objects(prefix)],
         )
         role.allow([s3_actions.ListBucket], [self.arn])
+        self.encryption.grant_use(role, kms_actions.Decrypt, kms_actions.GenerateDataKey)
 
 
-def add_storage(stack: Stack) -> Storage:
+def add_storage(stack: Stack, encryption: Encryption) -> Storage:
     t = stack.template
     bucket = t.add_resource(
         s3.Bucket(
@@ -67,7 +74,24 @@ def add_storage(stack: Stack) -> Storage:
                 ServerSideEncryptionConfiguration=[
                     s3.ServerSideEncryptionRule(
                         ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                            SSEAlgorithm="AES256"
+                            # Without a customer key, KMS uses the AWS-managed aws/s3 key.
+                            SSEAlgorithm="aws:kms",
+                            KMSMasterKeyID=when(USE_KEY, encryption.key_arn),
+                        ),
+                        # One data key per bucket instead of per object: far fewer KMS calls.
+                        BucketKeyEnabled=True,
+                    )
+                ]
+            ),
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="ExpireOldVersions",
+                        Status="Enabled",
+                        NoncurrentVersionExpirationInDays=NONCURRENT_DAYS,
+                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                            DaysAfterInitiation=7
                         ),
                     )
                 ]
@@ -83,6 +107,10 @@ def add_storage(stack: Stack) -> Storage:
             ),
             **RETAIN,
         )
+    )
+    skip_checks(
+        bucket,
+        CKV_AWS_18="Needs a second, unlogged bucket; audit via CloudTrail data events",
     )
     t.add_resource(
         s3.BucketPolicy(
@@ -103,4 +131,4 @@ def add_storage(stack: Stack) -> Storage:
             ),
         )
     )
-    return Storage(bucket)
+    return Storage(bucket, encryption)
