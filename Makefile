@@ -43,6 +43,9 @@ test: $(STAMP) $(CHECKOV_STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile
 
+lint: $(STAMP) $(CHECKOV_STAMP)
+	$(PY) tools/lint.py
+
 format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .

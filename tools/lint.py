@@ -1,0 +1,204 @@
+"""cfn-lint and checkov over every generated template and every parameter file.
+
+    python tools/lint.py        # or: make lint
+
+cfn-lint reads parameter files itself. checkov has no parameter input and does not evaluate
+conditions (it sees both branches of every Fn::If, and skips policy statements wrapped in one), so
+for each parameter file this tool first resolves the template the way CloudFormation would for those
+values: conditions evaluated, Fn::If replaced by its chosen branch, AWS::NoValue dropped, resources
+whose condition is false removed, parameter defaults set to the file's values. checkov then checks
+that concrete template. The "none" row runs checkov on the template exactly as generated.
+
+Prints template x parameters -> cfn-lint findings, checkov passed/failed/skipped, then every skip
+with its reason. Exits non-zero on any finding or failed check.
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "generated"
+CFN_LINT = ROOT / ".venv" / "bin" / "cfn-lint"
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def templates() -> list[Path]:
+    return sorted(GENERATED.glob("*.json"))
+
+
+def parameter_files(template: dict) -> list[Path | None]:
+    """No file, then every parameter file that names only this template's parameters."""
+    files = sorted((GENERATED / "params").glob("*.json"))
+    return [None] + [
+        f
+        for f in files
+        if {r["ParameterKey"] for r in json.loads(f.read_text())} <= set(template["Parameters"])
+    ]
+
+
+def parameter_values(template: dict, params: Path | None) -> dict[str, str]:
+    values = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+    if params:
+        values.update(
+            {r["ParameterKey"]: r["ParameterValue"] for r in json.loads(params.read_text())}
+        )
+    return values
+
+
+def _value(expr, values: dict, conditions: dict):
+    """A condition expression's value: only what conditions use (Ref to parameters and the
+    functions CloudFormation allows in them)."""
+    if isinstance(expr, (str, int, float, bool)):
+        return expr
+    if isinstance(expr, list):
+        return [_value(e, values, conditions) for e in expr]
+    ((name, arg),) = expr.items()
+    if name == "Ref":
+        return values[arg]
+    if name == "Condition":
+        return conditions[arg]
+    args = _value(arg, values, conditions)
+    if name == "Fn::Equals":
+        return str(args[0]) == str(args[1])
+    if name == "Fn::Not":
+        return not args[0]
+    if name == "Fn::And":
+        return all(args)
+    if name == "Fn::Or":
+        return any(args)
+    if name == "Fn::Split":
+        return args[1].split(args[0])
+    if name == "Fn::Select":
+        return args[1][int(args[0])]
+    if name == "Fn::Join":
+        return args[0].join(args[1])
+    raise ValueError(f"unsupported function in a condition: {name}")
+
+
+def evaluate_conditions(template: dict, values: dict[str, str]) -> dict[str, bool]:
+    pending = dict(template.get("Conditions", {}))
+    conditions: dict[str, bool] = {}
+    while pending:
+        for name, expr in list(pending.items()):
+            try:
+                conditions[name] = bool(_value(expr, values, conditions))
+            except KeyError:
+                continue  # refers to a condition not evaluated yet
+            del pending[name]
+    return conditions
+
+
+def _choose(node, conditions: dict):
+    if isinstance(node, list):
+        chosen = (_choose(n, conditions) for n in node)
+        return [n for n in chosen if n is not NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Fn::If"}:
+        name, yes, no = node["Fn::If"]
+        return _choose(yes if conditions[name] else no, conditions)
+    if node == NO_VALUE:
+        return NO_VALUE
+    chosen = {k: _choose(v, conditions) for k, v in node.items()}
+    return {k: v for k, v in chosen.items() if v is not NO_VALUE}
+
+
+def resolve(template: dict, values: dict[str, str]) -> dict:
+    """The template CloudFormation would deploy for `values`: conditions applied."""
+    conditions = evaluate_conditions(template, values)
+    resolved = {k: v for k, v in template.items() if k not in ("Resources", "Outputs")}
+    for section in ("Resources", "Outputs"):
+        resolved[section] = {
+            name: _choose({k: v for k, v in body.items() if k != "Condition"}, conditions)
+            for name, body in template.get(section, {}).items()
+            if conditions.get(body.get("Condition"), True)
+        }
+    resolved["Parameters"] = {
+        name: {**body, "Default": values[name]}
+        for name, body in template.get("Parameters", {}).items()
+    }
+    return resolved
+
+
+def cfn_lint(template: Path, params: Path | None) -> list[str]:
+    command = [str(CFN_LINT), "-c", "I", "--format", "parseable"]
+    if params:
+        command += ["--parameter-files", str(params)]
+    result = subprocess.run([*command, "--", str(template)], capture_output=True, text=True)
+    return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def checkov(template: Path) -> dict:
+    result = subprocess.run(
+        [
+            str(CHECKOV),
+            "-f",
+            str(template),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    report = json.loads(result.stdout)
+    return {
+        "summary": report["summary"],
+        "failed": [
+            f"{c['check_id']} {c['resource']}: {c['check_name']}"
+            for c in report["results"]["failed_checks"]
+        ],
+    }
+
+
+def skips(template: dict) -> list[tuple[str, str, str]]:
+    return [
+        (name, skip["id"], skip["comment"])
+        for name, body in template["Resources"].items()
+        for skip in body.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+
+
+def main() -> int:
+    header = (
+        f"{'template':<16}{'parameters':<16}{'cfn-lint':>9}{'passed':>8}{'failed':>8}{'skipped':>9}"
+    )
+    print(header)
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for path in templates():
+            template = json.loads(path.read_text())
+            for params in parameter_files(template):
+                label = params.stem if params else "none"
+                findings = cfn_lint(path, params)
+                target = path
+                if params:
+                    target = Path(scratch) / f"{path.stem}-{label}.json"
+                    target.write_text(
+                        json.dumps(resolve(template, parameter_values(template, params)))
+                    )
+                result = checkov(target)
+                s = result["summary"]
+                print(
+                    f"{path.name:<16}{label:<16}{len(findings):>9}{s['passed']:>8}{s['failed']:>8}"
+                    f"{s['skipped']:>9}"
+                )
+                problems += findings + [f"{label}: {f}" for f in result["failed"]]
+    for path in templates():
+        listed = skips(json.loads(path.read_text()))
+        print(f"\n{path.name}: {len(listed)} checkov skips, each in its resource's Metadata")
+        for resource, check, reason in listed:
+            print(f"  {check:<12}{resource:<28}{reason}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
