@@ -35,7 +35,7 @@ class Access:
         self.storage.grant_read_write(role)
         role.allow(
             [batch_actions.SubmitJob],
-            [self.compute.job_queue_arn, partition_arn("batch", "job-definition/*")],
+            [*self.compute.job_queue_arns, partition_arn("batch", "job-definition/*")],
         )
         role.allow(
             [batch_actions.RegisterJobDefinition], [partition_arn("batch", "job-definition/*")]

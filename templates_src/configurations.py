@@ -11,6 +11,7 @@ EXAMPLE_SUBNETS = "subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788"
 CONFIGURATIONS: dict[str, dict[str, str]] = {
     "default": {},
     "fargate": {"ComputeType": "FARGATE"},
+    "gpu-spot": {"EnableGpu": "true", "EnableSpot": "true"},
     "existing-vpc": {
         "ExistingVpcId": EXAMPLE_VPC,
         "ExistingSubnetIds": EXAMPLE_SUBNETS,

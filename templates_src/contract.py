@@ -80,6 +80,8 @@ OUTPUTS: tuple[Output, ...] = (
         "METAFLOW_BATCH_JOB_QUEUE",
         required=True,
     ),
+    Output("BatchBulkJobQueueArn", "compute.bulk_job_queue_arn", "Low-priority queue for sweeps"),
+    Output("BatchGpuJobQueueArn", "compute.gpu_job_queue_arn", "GPU queue", condition="EnableGpu"),
     Output(
         "ECSJobRoleForBatchJobs",
         "compute.job_role_arn",

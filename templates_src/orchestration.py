@@ -110,7 +110,7 @@ def add_orchestration(
     sfn_role = roles.new("StepFunctionsRole", "states.amazonaws.com")
     sfn_role.allow(
         [batch_actions.SubmitJob],
-        [compute.job_queue_arn, partition_arn("batch", "job-definition/*")],
+        [*compute.job_queue_arns, partition_arn("batch", "job-definition/*")],
     )
     sfn_role.allow(
         [batch_actions.DescribeJobs, batch_actions.TerminateJob], [partition_arn("batch", "job/*")]
