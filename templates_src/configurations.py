@@ -17,4 +17,14 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
         "ExistingSubnetIds": EXAMPLE_SUBNETS,
         "ExistingVpcCidr": "10.0.0.0/16",
     },
+    # Also the caps of the Service Catalog sandbox product (templates_src/catalog.py), so it names
+    # sizes even where they equal the defaults: there they become the only choice or the ceiling.
+    "sandbox": {
+        "MaxVCPUs": "16",
+        "MinVCPUs": "0",
+        "EnableGpu": "false",
+        "DatabaseInstanceClass": "db.t4g.micro",
+        "EnableNotebook": "true",
+        "NotebookInstanceType": "ml.t3.medium",
+    },
 }
