@@ -7,6 +7,7 @@ an error of ours: every patch is applied inside the emulator process only (see d
 """
 
 import ipaddress
+import json
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
@@ -17,6 +18,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.elbv2.models import FakeLoadBalancer, elbv2_backends
 from moto.iam.models import iam_backends
 from moto.rds.models import DBInstance, MasterUserSecret
+from moto.s3.models import FakeBucket, s3_backends
+from moto.utilities.utils import get_partition
 
 
 def _cidr_function() -> None:
@@ -213,6 +216,56 @@ class _VpcLink(_ApiGatewayResource, CloudFormationModel):
         ).id
 
 
+def _bucket_settings() -> None:
+    """moto's CloudFormation glue for AWS::S3::Bucket applies only encryption and tags: it drops
+    VersioningConfiguration and the encryption rule's BucketKeyEnabled, which its S3 API keeps."""
+    original = FakeBucket.create_from_cloudformation_json.__func__
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        bucket = original(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id][get_partition(region_name)]
+        status = properties.get("VersioningConfiguration", {}).get("Status")
+        if status:
+            backend.put_bucket_versioning(bucket.name, status)
+        rules = properties.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        if rules and str(rules[0].get("BucketKeyEnabled")).lower() == "true":
+            bucket.encryption["Rule"]["BucketKeyEnabled"] = "true"
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = create
+
+
+class _BucketPolicy(CloudFormationModel):
+    """moto accepts AWS::S3::BucketPolicy in a template and attaches nothing (gap 5's kind), so
+    the stack's bucket would lack its TLS-only policy; moto's S3 API has put_bucket_policy."""
+
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.bucket
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        policy = json.dumps(properties["PolicyDocument"]).encode()
+        s3_backends[account_id][get_partition(region_name)].put_bucket_policy(
+            properties["Bucket"], policy
+        )
+        return cls(properties["Bucket"])
+
+
 def _change_set_outputs() -> None:
     """moto applies a change set's resources but never recomputes the stack's outputs, so a stack
     made the way `aws cloudformation deploy` makes it (a change set) reports none."""
@@ -234,6 +287,7 @@ def apply() -> None:
     _list_parameter_defaults()
     _batch_service_linked_role()
     _rds_managed_password()
+    _bucket_settings()
     # The model map is cached at first use; the classes above must be in it.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from cfn_conditions import evaluate_conditions
 
 from demo.deploy import deploy, load_parameters
 from templates_src.configurations import CONFIGURATIONS
@@ -18,6 +19,8 @@ WELL_FORMED = {
     "InternalServiceUrl": r"^http://[A-Za-z0-9.-]+\.elb\.amazonaws\.com/$",
     "ApiKeyId": r"^[a-z0-9]+$",
     "BatchJobQueueArn": r"^arn:aws:batch:[a-z0-9-]+:\d{12}:job-queue/.+$",
+    "BatchBulkJobQueueArn": r"^arn:aws:batch:[a-z0-9-]+:\d{12}:job-queue/.+$",
+    "BatchGpuJobQueueArn": r"^arn:aws:batch:[a-z0-9-]+:\d{12}:job-queue/.+$",
     "ECSJobRoleForBatchJobs": r"^arn:aws:iam::\d{12}:role/.+$",
     "FargateExecutionRoleArn": r"^arn:aws:iam::\d{12}:role/.+$",
     "StepFunctionsRoleArn": r"^arn:aws:iam::\d{12}:role/.+$",
@@ -57,9 +60,12 @@ def deploy_configuration(aws, name: str) -> tuple[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
-def test_configuration_deploys_with_well_formed_outputs(aws, name):
+def test_configuration_deploys_with_well_formed_outputs(aws, template, name):
     _, outputs = deploy_configuration(aws, name)
-    expected = {o.name for o in OUTPUTS if o.condition != "EnableNotebook"}
+    holds = evaluate_conditions(template, CONFIGURATIONS[name])
+    expected = {
+        o.name for o in OUTPUTS if o.condition != "EnableNotebook" and holds.get(o.condition, True)
+    }
     assert expected <= set(outputs), expected - set(outputs)
     for key, value in outputs.items():
         assert re.match(WELL_FORMED.get(key, r".+"), value), f"{key}={value!r}"

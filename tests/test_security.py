@@ -270,3 +270,33 @@ def test_api_key_by_default_allow_list_and_access_logs(template):
     assert resources["MetadataUsagePlan"]["Properties"]["Throttle"]["RateLimit"] > 0
     default = lint.resolve(template, lint.parameter_values(template, None))["Resources"]
     assert "Policy" not in default["MetadataApi"]["Properties"]
+
+
+def test_hardened_configuration_deploys_with_its_protections(aws):
+    from demo.deploy import deploy, load_parameters
+
+    overrides = {
+        "EncryptionKey": "create",
+        "ApiAllowedCidrs": "203.0.113.0/24",
+        "ApiAccessLogs": "true",
+        "DatabaseMultiAz": "true",
+    }
+    outputs = deploy("mf-hardened", load_parameters("default", overrides), session=aws)
+    bucket = outputs["MetaflowDataStoreS3Url"].split("/")[2]
+    s3 = aws.client("s3")
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    key = rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    assert aws.client("kms").get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
+    assert rule["BucketKeyEnabled"] is True
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    resources = aws.client("cloudformation").list_stack_resources(StackName="mf-hardened")
+    (db_id,) = [
+        r["PhysicalResourceId"]
+        for r in resources["StackResourceSummaries"]
+        if r["LogicalResourceId"] == "Database"
+    ]
+    (database,) = aws.client("rds").describe_db_instances(DBInstanceIdentifier=db_id)["DBInstances"]
+    assert database["MultiAZ"]
+    assert database["StorageEncrypted"] and not database["PubliclyAccessible"]
