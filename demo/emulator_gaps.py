@@ -12,6 +12,7 @@ from typing import Any
 
 from moto.apigateway.models import apigateway_backends
 from moto.batch.models import ComputeEnvironment, batch_backends
+from moto.batch.utils import lowercase_first_key
 from moto.cloudformation import parsing
 from moto.cloudformation.models import ChangeSet, OutputMap
 from moto.core.common_models import CloudFormationModel
@@ -33,6 +34,20 @@ def _cidr_function() -> None:
             subnets = network.subnets(new_prefix=network.max_prefixlen - int(bits))
             return [str(next(subnets)) for _ in range(int(count))]
         return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def _no_value_in_lists() -> None:
+    """moto resolves `Fn::If` to `AWS::NoValue` inside a list as a None element; AWS leaves the
+    element out (a job queue's optional Spot environment, a policy's optional resource)."""
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list):
+            return [item for item in cleaned if item is not None]
+        return cleaned
 
     parsing.clean_json = clean_json
 
@@ -76,7 +91,9 @@ def _list_parameter_defaults() -> None:
 
 def _batch_service_linked_role() -> None:
     """moto's Batch requires a compute environment's ServiceRole; AWS makes it optional and then
-    uses the account's service-linked role AWSServiceRoleForBatch, which moto does not create."""
+    uses the account's service-linked role AWSServiceRoleForBatch, which moto does not create.
+    Nested compute resources (LaunchTemplate, Ec2Configuration) get API casing too, as moto's own
+    glue does, or the Batch API would describe them without them."""
 
     @classmethod
     def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
@@ -86,7 +103,7 @@ def _batch_service_linked_role() -> None:
             resource_name,
             properties["Type"],
             properties.get("State", "ENABLED"),
-            {k[0].lower() + k[1:]: v for k, v in properties["ComputeResources"].items()},
+            lowercase_first_key(properties["ComputeResources"]),
             service_role,
         )
 
@@ -283,6 +300,7 @@ def _change_set_outputs() -> None:
 def apply() -> None:
     _change_set_outputs()
     _cidr_function()
+    _no_value_in_lists()
     _network_load_balancer()
     _list_parameter_defaults()
     _batch_service_linked_role()

@@ -125,6 +125,7 @@ def add_compute(stack: Stack, roles: Roles, network: Network, storage: Storage) 
         Type="CommaDelimitedList",
         Default="g5,g6,g6e",
         AllowedPattern=GPU_TYPES,
+        Description="GPU families or types (g, gr, p).",
     )
     gpu_max_vcpus = stack.parameter(
         "Compute",
