@@ -46,13 +46,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, session: boto3.Session | None = None) -> int:
+    """Exit status: 0 done, 1 error or failed check, 2 usage, 130 cancelled."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["publish"]:
         return _publish(argv[1:])
     args = parser().parse_args(argv)
     try:
-        return run(args)
+        return run(args, session)
     except KeyboardInterrupt:
         return _fail("cancelled; nothing written", 130)
     except WizardError as error:

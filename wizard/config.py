@@ -38,7 +38,8 @@ def load(path: Path) -> dict | None:
     """The existing config, None if there is none; WizardError if it cannot be trusted."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # No file yet; if METAFLOW_HOME itself is unusable, the write reports it.
         return None
     except OSError as error:
         raise WizardError(f"cannot read {path}: {error.strerror}; not touching it") from None
