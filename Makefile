@@ -34,6 +34,10 @@ venv: $(STAMP)
 templates: $(STAMP)
 	$(PY) build.py
 
+# make configure ARGS='--stack metaflow --profile prod'
+configure: $(STAMP)
+	$(PY) -m wizard $(ARGS)
+
 # Idle cost and size per parameter file, and docs/idle-cost.svg (prices: tools/prices.json).
 report: $(STAMP)
 	$(PY) -m tools.report
