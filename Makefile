@@ -16,6 +16,7 @@ help:
 	@echo "make lint       cfn-lint and checkov over every template and parameter file"
 	@echo "make report     what each configuration costs at idle and per 1,000 vCPU-hours"
 	@echo "make configure  point Metaflow at a deployed stack (interactive)"
+	@echo "make publish    publish the stack to AWS Service Catalog (ARGS='--bucket ...')"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,11 @@ configure: $(STAMP)
 # Idle cost and size per parameter file, and docs/idle-cost.svg (prices: tools/prices.json).
 report: $(STAMP)
 	$(PY) -m tools.report
+
+# Service Catalog, e.g. ARGS='--bucket B --portfolio P --product N --version 1.0.0 --principal ARN
+# --region us-east-1' (see README, "Service Catalog").
+publish: $(STAMP)
+	$(PY) -m wizard.publish $(ARGS)
 
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(PY) -m ruff check .
