@@ -11,7 +11,7 @@ from awacs import events as events_actions
 from awacs import logs as log_actions
 from awacs import states as states_actions
 from awacs.aws import Principal
-from troposphere import If, Sub
+from troposphere import If, Ref, Sub
 
 from .base import Stack
 from .compute import Compute
@@ -29,6 +29,12 @@ class Access:
     compute: Compute
     orchestration: Orchestration
     metadata: MetadataService
+    user_policy: Grantee
+
+    @property
+    def user_policy_arn(self) -> Ref:
+        """Attach this (roles: `managed=[...]`) rather than granting the same statements again."""
+        return Ref(self.user_policy.resource)
 
     def grant_metaflow_user(self, role: Grantee) -> None:
         """Run flows on Batch, deploy them to Step Functions, read their logs and the API key."""
@@ -119,7 +125,11 @@ def add_access(
     orchestration: Orchestration,
     metadata: MetadataService,
 ) -> Access:
-    access = Access(storage, compute, orchestration, metadata)
+    policy = roles.managed_policy(
+        "MetaflowUserPolicy", "Use the Metaflow stack: datastore, Batch, Step Functions"
+    )
+    access = Access(storage, compute, orchestration, metadata, policy)
+    access.grant_metaflow_user(policy)
     stack.switch(
         "Access",
         USER_ROLE,
@@ -128,17 +138,11 @@ def add_access(
         "A role (and a managed policy to attach to your own users or SSO permission sets) with "
         "exactly what using this stack needs.",
     )
-    user_role = roles.new(
+    roles.new(
         "MetaflowUserRole",
         "",
         condition=USER_ROLE,
+        managed=[access.user_policy_arn],
         principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
     )
-    policy = roles.managed_policy(
-        "MetaflowUserPolicy",
-        "Use the Metaflow stack: datastore, Batch, Step Functions",
-        [user_role],
-        condition=USER_ROLE,
-    )
-    access.grant_metaflow_user(policy)
     return access

@@ -122,22 +122,11 @@ class Roles:
         self.roles.append(handle)
         return handle
 
-    def managed_policy(
-        self,
-        logical_id: str,
-        description: str,
-        roles: list[RoleHandle],
-        condition: str | None = None,
-    ) -> Grantee:
-        """A managed policy attached to `roles` that people can also attach to their own users."""
-        policy = iam.ManagedPolicy(
-            logical_id,
-            Description=description,
-            Roles=[role.name for role in roles],
+    def managed_policy(self, logical_id: str, description: str) -> Grantee:
+        """A managed policy that roles list in `managed` and people attach to their own users."""
+        policy = self.stack.template.add_resource(
+            iam.ManagedPolicy(logical_id, Description=description)
         )
-        if condition:
-            policy.Condition = condition
-        self.stack.template.add_resource(policy)
         grantee = Grantee(policy)
         self.policies.append(grantee)
         return grantee

@@ -60,8 +60,12 @@ def add_notebooks(
         AllowedPattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
         Description="SageMaker notebook instance type.",
     )
-    role = roles.new("NotebookRole", "sagemaker.amazonaws.com", condition=NOTEBOOK)
-    access.grant_metaflow_user(role)
+    role = roles.new(
+        "NotebookRole",
+        "sagemaker.amazonaws.com",
+        condition=NOTEBOOK,
+        managed=[access.user_policy_arn],
+    )
     security_group = t.add_resource(
         ec2.SecurityGroup(
             "NotebookSecurityGroup",
