@@ -600,8 +600,11 @@ def sandbox_template(template: dict, caps: dict[str, str] = SANDBOX_CAPS) -> dic
         if parameter["Type"] == "Number":
             parameter["MaxValue"] = int(value)
             parameter["MinValue"] = min(parameter.get("MinValue", 0), int(value))
+            parameter["Description"] += f" Sandbox: at most {value}."
         elif parameter["Type"] == "CommaDelimitedList":
             parameter["AllowedValues"] = value.split(",")
+            parameter["Description"] += " Sandbox: these only."
         else:
             parameter["AllowedValues"] = [value]
+            parameter["Description"] += " Sandbox: fixed."
     return variant

@@ -504,3 +504,9 @@ def test_runs_as_a_module_and_through_the_wizard():
         assert result.returncode == 1
         assert result.stderr.startswith("error: missing --bucket, --portfolio"), result.stderr
         assert result.stderr.count("\n") == 1
+
+
+def test_principal_that_is_not_an_iam_arn(world, capsys):
+    code, _, err = run(world, [*argv(world), "--principal", "DataScientists"], capsys)
+    one_line_error(code, err, "not an IAM user, role or group ARN: DataScientists")
+    assert portfolio_ids(world) == []

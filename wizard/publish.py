@@ -12,6 +12,7 @@ so a rerun starts clean and completes the job.
 import argparse
 import hashlib
 import json
+import re
 import sys
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,7 @@ MAX_PARAMETERS = 200
 MAX_OUTPUTS = 200
 # Service Catalog's default quota of versions per product.
 MAX_VERSIONS = 100
+PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(user|role|group)/\S+$")
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403"}
 
 
@@ -67,7 +69,6 @@ class Result:
     product_id: str
     version_id: str
     console_url: str
-    changed: bool
     notes: list[str] = field(default_factory=list)
 
 
@@ -97,6 +98,10 @@ def parse(argv: list[str]) -> Request:
     ]
     if missing:
         raise PublishError(f"missing {', '.join(missing)} (see --help)")
+    # Checked here because Service Catalog would refuse it only after the version exists.
+    wrong = [arn for arn in args.principal if not PRINCIPAL_ARN.match(arn)]
+    if wrong:
+        raise PublishError(f"not an IAM user, role or group ARN: {', '.join(wrong)}")
     return Request(
         bucket=args.bucket,
         portfolio=args.portfolio,
@@ -137,7 +142,7 @@ def read_template(request: Request) -> bytes:
 def console_url(region: str, product_id: str) -> str:
     return (
         f"https://{region}.console.aws.amazon.com/servicecatalog/home?region={region}"
-        f"#admin-products/{product_id}"
+        f"#/admin-products/{product_id}"
     )
 
 
@@ -431,7 +436,6 @@ class Publisher:
             product_id=product_id,
             version_id=version_id,
             console_url=console_url(request.region, product_id),
-            changed=not same,
             notes=notes,
         )
 
