@@ -9,7 +9,21 @@ takes its permissions with it.
 import copy
 
 from awacs import apigateway as apigw
-from awacs import batch, dynamodb, ec2, ecs, events, iam, kms, logs, rds, route53, s3, sagemaker
+from awacs import (
+    batch,
+    dynamodb,
+    ec2,
+    ecr,
+    ecs,
+    events,
+    iam,
+    kms,
+    logs,
+    rds,
+    route53,
+    s3,
+    sagemaker,
+)
 from awacs import cloudformation as cfn
 from awacs import elasticloadbalancing as elb
 from awacs import secretsmanager as secrets
@@ -284,6 +298,36 @@ ACTIONS: dict[str, list] = {
         kms.ListResourceTags,
     ],
     "AWS::KMS::Alias": [kms.CreateAlias, kms.UpdateAlias, kms.DeleteAlias, kms.ListAliases],
+    "AWS::ECR::PullThroughCacheRule": [
+        ecr.CreatePullThroughCacheRule,
+        ecr.UpdatePullThroughCacheRule,
+        ecr.DeletePullThroughCacheRule,
+        ecr.DescribePullThroughCacheRules,
+        ecr.ValidatePullThroughCacheRule,
+        *_SERVICE_LINKED,
+    ],
+    "AWS::ECR::Repository": [
+        ecr.CreateRepository,
+        ecr.DeleteRepository,
+        ecr.DescribeRepositories,
+        ecr.PutLifecyclePolicy,
+        ecr.GetLifecyclePolicy,
+        ecr.DeleteLifecyclePolicy,
+        ecr.SetRepositoryPolicy,
+        ecr.GetRepositoryPolicy,
+        ecr.DeleteRepositoryPolicy,
+        ecr.PutImageScanningConfiguration,
+        ecr.PutImageTagMutability,
+        ecr.TagResource,
+        ecr.UntagResource,
+        ecr.ListTagsForResource,
+    ],
+    "AWS::ECR::RepositoryCreationTemplate": [
+        ecr.CreateRepositoryCreationTemplate,
+        ecr.UpdateRepositoryCreationTemplate,
+        ecr.DeleteRepositoryCreationTemplate,
+        ecr.DescribeRepositoryCreationTemplates,
+    ],
     "AWS::ECS::Cluster": [
         ecs.CreateCluster,
         ecs.UpdateCluster,
