@@ -296,6 +296,11 @@ ACTIONS: dict[str, list] = {
         kms.TagResource,
         kms.UntagResource,
         kms.ListResourceTags,
+        # Resources encrypted with the stack's key (RDS, DynamoDB, notebook volumes) get a grant
+        # on it, and a data key, with the creator's rights.
+        kms.CreateGrant,
+        kms.GenerateDataKey,
+        kms.Decrypt,
     ],
     "AWS::KMS::Alias": [kms.CreateAlias, kms.UpdateAlias, kms.DeleteAlias, kms.ListAliases],
     "AWS::ECR::PullThroughCacheRule": [
