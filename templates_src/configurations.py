@@ -12,6 +12,8 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
     "default": {},
     "fargate": {"ComputeType": "FARGATE"},
     "gpu-spot": {"EnableGpu": "true", "EnableSpot": "true"},
+    "private": {"NetworkMode": "private"},
+    "isolated": {"NetworkMode": "isolated"},
     "existing-vpc": {
         "ExistingVpcId": EXAMPLE_VPC,
         "ExistingSubnetIds": EXAMPLE_SUBNETS,
@@ -20,6 +22,7 @@ CONFIGURATIONS: dict[str, dict[str, str]] = {
     # Also the caps of the Service Catalog sandbox product (templates_src/catalog.py), so it names
     # sizes even where they equal the defaults: there they become the only choice or the ceiling.
     "sandbox": {
+        "NetworkMode": "isolated",
         "MaxVCPUs": "16",
         "MinVCPUs": "0",
         "EnableGpu": "false",
