@@ -29,6 +29,24 @@ def load_parameters(name: str, overrides: dict[str, str] | None = None) -> list[
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
+def existing_network(session: boto3.Session) -> dict[str, str]:
+    """A VPC with two subnets in different zones, as a user's existing network."""
+    ec2 = session.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate(zones)
+    ]
+    return {
+        "ExistingVpcId": vpc,
+        "ExistingSubnetIds": ",".join(subnets),
+        "ExistingVpcCidr": "10.42.0.0/16",
+    }
+
+
 def deploy(
     stack_name: str,
     parameters: list[dict],

@@ -14,9 +14,11 @@ from moto.apigateway.models import apigateway_backends
 from moto.batch.models import ComputeEnvironment, batch_backends
 from moto.batch.utils import lowercase_first_key
 from moto.cloudformation import parsing
-from moto.cloudformation.models import ChangeSet, OutputMap
+from moto.cloudformation.models import ChangeSet, Event, OutputMap, cloudformation_backends
 from moto.core.common_models import CloudFormationModel
 from moto.elbv2.models import FakeLoadBalancer, elbv2_backends
+from moto.iam import policy_conditions
+from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
 from moto.iam.models import iam_backends
 from moto.rds.models import DBInstance, MasterUserSecret
 from moto.s3.models import FakeBucket, s3_backends
@@ -297,6 +299,80 @@ def _change_set_outputs() -> None:
     ChangeSet.apply = apply
 
 
+def _tls_only_bucket_policy() -> None:
+    """A bucket policy that denies requests without TLS (Deny when aws:SecureTransport is false)
+    denied every request to the emulated bucket, for three reasons: moto evaluates bucket policies
+    with no request context, ignores the Bool operator (treating the condition as met), and judges
+    a statement whose condition is not met as a denial whatever its Effect, where AWS ignores the
+    statement. Here requests carry aws:SecureTransport "true", as every request to AWS's HTTPS
+    endpoints does (the emulator's plain HTTP on 127.0.0.1 stands in for them); Bool compares like
+    AWS, case-insensitively; and a statement whose condition is not met does not apply."""
+
+    def bool_equals(expected: list[str] | str, actual: str) -> bool:
+        expected = expected if isinstance(expected, list) else [expected]
+        return str(actual).lower() in [str(value).lower() for value in expected]
+
+    policy_conditions.CONDITION_OPERATIONS["Bool"] = bool_equals
+    original_statement = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(self, action, resource="*", principal=None, conditions=None):
+        if self._statement.get("Condition") and not self._check_conditions(conditions):
+            return PermissionResult.NEUTRAL
+        return original_statement(self, action, resource, principal, conditions)
+
+    def get_permission(self, action: str, resource: str) -> PermissionResult:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(self.policy.decode()).is_action_permitted(
+            action, resource, incoming_condition_values={"aws:SecureTransport": "true"}
+        )
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted
+    FakeBucket.get_permission = get_permission
+
+
+def _resource_events() -> None:
+    """moto records only the stack's own events; AWS also records each resource's
+    CREATE_IN_PROGRESS and CREATE_COMPLETE (or CREATE_FAILED with the reason), which is the
+    progress `aws cloudformation deploy` users and the demo watch."""
+    original = parsing.parse_and_create_resource
+
+    def parse_and_create_resource(logical_id, resource_json, resources_map, **where):
+        stack = cloudformation_backends[where["account_id"]][where["region_name"]].stacks.get(
+            resources_map.stack_id
+        )
+
+        def record(status: str, physical_id: str = "", reason: str | None = None) -> None:
+            if stack is not None:
+                stack.events.append(
+                    Event(
+                        stack.stack_id,
+                        stack.name,
+                        logical_id,
+                        physical_id,
+                        resource_json["Type"],
+                        status,
+                        reason,
+                        None,
+                    )
+                )
+
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return original(logical_id, resource_json, resources_map, **where)
+        record("CREATE_IN_PROGRESS")
+        try:
+            resource = original(logical_id, resource_json, resources_map, **where)
+        except Exception as error:
+            record("CREATE_FAILED", reason=str(error))
+            raise
+        physical_id = getattr(resource, "physical_resource_id", None) or logical_id
+        record("CREATE_COMPLETE", str(physical_id))
+        return resource
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+
+
 def apply() -> None:
     _change_set_outputs()
     _cidr_function()
@@ -306,6 +382,8 @@ def apply() -> None:
     _batch_service_linked_role()
     _rds_managed_password()
     _bucket_settings()
+    _tls_only_bucket_policy()
+    _resource_events()
     # The model map is cached at first use; the classes above must be in it.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

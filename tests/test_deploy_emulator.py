@@ -5,7 +5,7 @@ import re
 import pytest
 from cfn_conditions import evaluate_conditions
 
-from demo.deploy import deploy, load_parameters
+from demo.deploy import deploy, existing_network, load_parameters
 from templates_src.configurations import CONFIGURATIONS
 from templates_src.contract import OUTPUTS
 
@@ -32,24 +32,6 @@ WELL_FORMED = {
     "SubnetIds": r"^subnet-[0-9a-f]+(,subnet-[0-9a-f]+)+$",
     "TemplateVersion": r"^\d+\.\d+\.\d+$",
 }
-
-
-def existing_network(aws) -> dict[str, str]:
-    """A VPC with two subnets in different zones, as a user's existing network."""
-    ec2 = aws.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=zone)["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate(zones)
-    ]
-    return {
-        "ExistingVpcId": vpc,
-        "ExistingSubnetIds": ",".join(subnets),
-        "ExistingVpcCidr": "10.42.0.0/16",
-    }
 
 
 def deploy_configuration(aws, name: str) -> tuple[str, dict[str, str]]:
