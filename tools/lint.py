@@ -148,11 +148,12 @@ def checkov(template: Path) -> dict:
         text=True,
     )
     report = json.loads(result.stdout)
+    # With nothing to check, checkov prints the bare summary.
     return {
-        "summary": report["summary"],
+        "summary": report.get("summary", report),
         "failed": [
             f"{c['check_id']} {c['resource']}: {c['check_name']}"
-            for c in report["results"]["failed_checks"]
+            for c in report.get("results", {}).get("failed_checks", [])
         ],
     }
 
@@ -167,7 +168,7 @@ def skips(template: dict) -> list[tuple[str, str, str]]:
 
 def main() -> int:
     header = (
-        f"{'template':<16}{'parameters':<16}{'cfn-lint':>9}{'passed':>8}{'failed':>8}{'skipped':>9}"
+        f"{'template':<26}{'parameters':<14}{'cfn-lint':>9}{'passed':>8}{'failed':>8}{'skipped':>9}"
     )
     print(header)
     problems = []
@@ -186,7 +187,7 @@ def main() -> int:
                 result = checkov(target)
                 s = result["summary"]
                 print(
-                    f"{path.name:<16}{label:<16}{len(findings):>9}{s['passed']:>8}{s['failed']:>8}"
+                    f"{path.name:<26}{label:<14}{len(findings):>9}{s['passed']:>8}{s['failed']:>8}"
                     f"{s['skipped']:>9}"
                 )
                 problems += findings + [f"{label}: {f}" for f in result["failed"]]
