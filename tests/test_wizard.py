@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -213,6 +214,25 @@ def test_stacks_carrying_the_outputs_are_the_candidates(aws, stack):
     small_stack(aws, "wizard-unrelated", {"Something": "else"})
     names = candidates(Aws(aws, "us-east-1"))
     assert stack[0] in names and "wizard-unrelated" not in names
+
+
+def test_throttling_is_retried_not_reported(capsys, home, stack):
+    """Each attempt passes botocore's before-send event; the first two are answered Throttling."""
+    attempts = []
+    body = b"<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message>"
+    body += b"</Error></ErrorResponse>"
+
+    def throttle(request, **_):
+        attempts.append(request.url)
+        if len(attempts) <= 2:
+            return AWSResponse(request.url, 400, {}, SimpleNamespace(stream=lambda **_: [body]))
+        return None
+
+    session = boto3.Session()
+    session.events.register("before-send.cloudformation.DescribeStacks", throttle)
+    code, _, err = run(capsys, "--stack", stack[0], session=session)
+    assert (code, err, len(attempts)) == (0, "", 3)
+    assert (home / "config.json").exists()
 
 
 # Bad input: one line on stderr, non-zero exit, nothing written
