@@ -41,7 +41,7 @@ LAUNCH_ROLE_NAME = "MetaflowCatalogLaunchRole"
 # out of that file because cfn-lint reads a list parameter's value there as one string, not a list.
 SANDBOX_CAPS = {
     **CONFIGURATIONS["sandbox"],
-    "InstanceTypes": "c6i.large,c6i.xlarge,m6i.large,m6i.xlarge",
+    "InstanceTypes": "c7i.large,c7i.xlarge,m7i.large,m7i.xlarge",
 }
 # Service Catalog names every stack it launches "SC-<account>-pp-<id>"; CloudFormation names the
 # stack's unnamed resources (roles, policies, profiles) after the stack.
