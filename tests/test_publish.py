@@ -510,3 +510,9 @@ def test_principal_that_is_not_an_iam_arn(world, capsys):
     code, _, err = run(world, [*argv(world), "--principal", "DataScientists"], capsys)
     one_line_error(code, err, "not an IAM user, role or group ARN: DataScientists")
     assert portfolio_ids(world) == []
+
+
+def test_template_that_is_not_json(world, built, capsys):
+    (built / "metaflow.json").write_bytes(b"Resources: {}\n")
+    code, _, err = run(world, argv(world), capsys)
+    one_line_error(code, err, "metaflow.json is not a JSON template")

@@ -120,7 +120,10 @@ def check_limits(body: bytes, path: Path) -> None:
         raise PublishError(
             f"{path.name} is {len(body)} bytes, over Service Catalog's {MAX_TEMPLATE_BYTES}"
         )
-    template = json.loads(body)
+    try:
+        template = json.loads(body)
+    except ValueError:
+        raise PublishError(f"{path.name} is not a JSON template: run make templates") from None
     for section, limit in (
         ("Resources", MAX_RESOURCES),
         ("Parameters", MAX_PARAMETERS),
