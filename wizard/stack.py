@@ -16,6 +16,10 @@ REQUIRED = tuple(o.name for o in OUTPUTS if o.required)
 AUTH_KEY = next(o.config_key for o in OUTPUTS if o.api_key_id)
 
 
+class AccessDenied(WizardError):
+    """The caller may not read the API key's value."""
+
+
 @dataclass
 class Aws:
     """Where the wizard talks to: the user's session and region. endpoint_url None leaves boto3 to
@@ -34,7 +38,6 @@ class Aws:
 @dataclass
 class StackConfig:
     name: str
-    region: str
     values: dict[str, str]
     # Id of the API key whose value the config needs, if the stack requires one.
     api_key_id: str | None = None
@@ -80,7 +83,7 @@ def read(aws: Aws, name: str) -> StackConfig:
             f"stack {name!r} lacks the output(s) {', '.join(missing)}; "
             "is it a Metaflow stack deployed from this template?"
         )
-    config = StackConfig(name, aws.region, dict(FIXED_CONFIG))
+    config = StackConfig(name, dict(FIXED_CONFIG))
     for row in OUTPUTS:
         value = outputs.get(row.name)
         # Conditional outputs (no API key) and rows the upstream template lacks are skipped.
@@ -106,7 +109,3 @@ def fetch_api_key(aws: Aws, key_id: str) -> str:
             ) from None
         raise
     return key["value"]
-
-
-class AccessDenied(WizardError):
-    pass
