@@ -152,13 +152,7 @@ def add_compute(stack: Stack, roles: Roles, network: Network, storage: Storage) 
             "BatchSecurityGroup",
             GroupDescription="Metaflow Batch jobs: no inbound traffic",
             VpcId=network.vpc_id,
-            SecurityGroupEgress=[
-                ec2.SecurityGroupRule(
-                    IpProtocol="-1",
-                    CidrIp="0.0.0.0/0",
-                    Description="AWS APIs and package mirrors",
-                )
-            ],
+            SecurityGroupEgress=network.egress,
         )
     )
 
@@ -168,6 +162,7 @@ def add_compute(stack: Stack, roles: Roles, network: Network, storage: Storage) 
         condition=INSTANCES,
         managed=[aws_managed_policy("service-role/AmazonEC2ContainerServiceforEC2Role")],
     )
+    network.grant_cached_pulls(instance_role)
     instance_profile = t.add_resource(
         iam.InstanceProfile(
             "BatchInstanceProfile",

@@ -135,6 +135,13 @@ OUTPUTS: tuple[Output, ...] = (
         "METAFLOW_SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH",
     ),
     Output("NotebookUrl", "notebooks.url", "SageMaker notebook", condition="EnableNotebook"),
+    Output(
+        "BatchContainerRegistry",
+        "network.batch_container_registry",
+        "Registry of Batch images (isolated)",
+        "METAFLOW_BATCH_CONTAINER_REGISTRY",
+        condition="Isolated",
+    ),
     Output("VpcId", "network.vpc_id", "VPC the stack runs in"),
     Output("SubnetIds", "network.subnet_list", "Subnets workloads run in"),
     Output("TemplateVersion", "version", "Version of the template that built this stack"),

@@ -115,6 +115,7 @@ def add_metadata_service(
                     Description="Load balancer and clients in the VPC",
                 )
             ],
+            SecurityGroupEgress=network.egress,
         )
     )
     db_sg = t.add_resource(
@@ -131,6 +132,8 @@ def add_metadata_service(
                     Description="Metadata service",
                 )
             ],
+            # It answers; it never calls out.
+            SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp=network.vpc_cidr)],
         )
     )
     subnet_group = t.add_resource(
@@ -187,6 +190,7 @@ def add_metadata_service(
         "ecs-tasks.amazonaws.com",
     )
     execution_role.allow([secretsmanager.GetSecretValue], [password_secret])
+    network.grant_cached_pulls(execution_role, login=True)
     encryption.grant_use(execution_role, kms_actions.Decrypt)
     execution_role.allow(
         [log_actions.CreateLogStream, log_actions.PutLogEvents],
@@ -196,7 +200,7 @@ def add_metadata_service(
     def container(name: str, command: list[str], **kwargs) -> ecs.ContainerDefinition:
         return ecs.ContainerDefinition(
             Name=name,
-            Image=image,
+            Image=network.docker_hub_image(image),
             Command=command,
             Environment=[
                 ecs.Environment(

@@ -72,13 +72,7 @@ def add_notebooks(
             Condition=NOTEBOOK,
             GroupDescription="Metaflow notebook: no inbound traffic",
             VpcId=network.vpc_id,
-            SecurityGroupEgress=[
-                ec2.SecurityGroupRule(
-                    IpProtocol="-1",
-                    CidrIp="0.0.0.0/0",
-                    Description="AWS APIs and the metadata service",
-                )
-            ],
+            SecurityGroupEgress=network.egress,
         )
     )
     lifecycle = t.add_resource(

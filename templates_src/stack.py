@@ -1,12 +1,13 @@
 """Composition: the one place where the modules meet and the stack's outputs are attached."""
 
-from troposphere import Output, Template
+from troposphere import If, Output, Template
 
 from .access import add_access
 from .base import Stack
 from .compute import add_compute
 from .contract import OUTPUTS, TEMPLATE_VERSION
 from .encryption import add_encryption
+from .endpoints import add_endpoints
 from .iam import Roles
 from .metadata import add_metadata_service
 from .network import add_network
@@ -31,9 +32,12 @@ def client_config(handles: dict, inside_vpc: bool = False) -> dict:
     """Metaflow config keys and their template values, for a client the stack configures itself.
 
     Inside the VPC the client reaches the metadata service through the load balancer, with no key.
+    A conditional output's key is empty where its condition does not hold.
     """
     config = {
-        output.config_key: resolve(handles, output.source)
+        output.config_key: If(output.condition, resolve(handles, output.source), "")
+        if output.condition
+        else resolve(handles, output.source)
         for output in OUTPUTS
         if output.config_key and not output.api_key_id
     }
@@ -63,6 +67,7 @@ def build_template() -> Template:
         stack, roles, network, access, client_config(handles, inside_vpc=True)
     )
     handles["notebooks"] = notebooks
+    add_endpoints(stack, network)
 
     for output in OUTPUTS:
         stack.template.add_output(
