@@ -1,10 +1,20 @@
 """The configure wizard against a stack deployed into the emulator: what it writes, how it merges,
 how it refuses bad input, and its interactive path driven through real prompts."""
 
+import codecs
+import fcntl
 import io
 import json
+import os
+import pty
+import re
+import select
 import stat
+import struct
+import subprocess
 import sys
+import termios
+import time
 import types
 from types import SimpleNamespace
 
@@ -469,3 +479,45 @@ def test_declining_writes_nothing(capsys, monkeypatch, aws, home, stack):
     code, _, err = interactive(capsys, monkeypatch, keys)
     assert code == 1 and "not confirmed" in err
     assert files(home) == {}
+
+
+def test_in_a_real_terminal(aws, stack, api_key, tmp_path):
+    """`python -m wizard` in a pseudo-terminal, as a user runs it: the prompts draw, take keys,
+    and the file is written."""
+    home = tmp_path / "mfhome"
+    env = {**os.environ, "METAFLOW_HOME": str(home), "PROMPT_TOOLKIT_NO_CPR": "1"}
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    argv = [sys.executable, "-m", "wizard", "--region", "us-east-1", "--profile", "tty"]
+    process = subprocess.Popen(
+        argv, stdin=follower, stdout=follower, stderr=follower, env=env, start_new_session=True
+    )
+    os.close(follower)
+    try:
+        screen = Screen(leader)
+        screen.wait_for("Stack in us-east-1")
+        os.write(leader, stack_keys(aws, stack[0]).encode())
+        screen.wait_for("Write ")
+        os.write(leader, b"y")
+        assert process.wait(timeout=60) == 0, screen.text
+    finally:
+        process.kill()
+        os.close(leader)
+    written = json.loads((home / "config_tty.json").read_text())
+    assert written == expected_config(stack[1], api_key)
+
+
+class Screen:
+    """What a terminal shows, escape sequences dropped."""
+
+    def __init__(self, fd: int):
+        self.fd, self.text = fd, ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def wait_for(self, wanted: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while wanted not in self.text:
+            ready, _, _ = select.select([self.fd], [], [], max(0, deadline - time.monotonic()))
+            assert ready, f"{wanted!r} never shown; the screen: {self.text[-500:]!r}"
+            self.text += self.decoder.decode(os.read(self.fd, 4096))
+            self.text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.text)
