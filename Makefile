@@ -12,6 +12,7 @@ PARAMS ?= default
 help:
 	@echo "make demo       build, deploy into a local AWS emulator, configure Metaflow, run a flow"
 	@echo "make test       the whole test suite (what CI runs)"
+	@echo "make bench      time make demo (after the first install)"
 	@echo "make templates  regenerate generated/ from templates_src/"
 	@echo "make lint       cfn-lint and checkov over every template and parameter file"
 	@echo "make report     what each configuration costs at idle and per 1,000 vCPU-hours"
@@ -34,6 +35,14 @@ venv: $(STAMP)
 
 templates: $(STAMP)
 	$(PY) build.py
+
+# The whole stack in a local emulator: deploy, configure, run flows. PARAMS=<file in generated/params>.
+demo: templates
+	$(PY) -m demo.run --params $(PARAMS)
+
+# Times `make demo` (after the install) and prints the figure the README quotes.
+bench: $(STAMP)
+	$(PY) tools/bench.py
 
 # make configure ARGS='--stack metaflow --profile prod'
 configure: $(STAMP)

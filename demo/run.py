@@ -53,8 +53,10 @@ print(json.dumps({
 class StateMachine:
     name: str
     arn: str
+    role_arn: str
     definition: dict
     rule: dict
+    targets: list[dict]
 
 
 @dataclass
@@ -197,8 +199,15 @@ class Demo:
             if m["name"] == name
         )
         described = sfn.describe_state_machine(stateMachineArn=arn)
-        rule = self.session.client("events").describe_rule(Name=name)
-        return StateMachine(name, arn, json.loads(described["definition"]), rule)
+        events = self.session.client("events")
+        return StateMachine(
+            name,
+            arn,
+            described["roleArn"],
+            json.loads(described["definition"]),
+            events.describe_rule(Name=name),
+            events.list_targets_by_rule(Rule=name)["Targets"],
+        )
 
     def config(self) -> dict[str, str]:
         return json.loads(self.config_path.read_text())
