@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+TASKCAT_VENV := .venv-taskcat
+TASKCAT_STAMP := $(TASKCAT_VENV)/.installed
 PARAMS ?= default
 
 .PHONY: help venv templates test lint demo configure bench report publish taskcat format clean
@@ -18,6 +20,7 @@ help:
 	@echo "make report     what each configuration costs at idle and per 1,000 vCPU-hours"
 	@echo "make configure  point Metaflow at a deployed stack (interactive)"
 	@echo "make publish    publish the stack to AWS Service Catalog (ARGS='--bucket ...')"
+	@echo "make taskcat    deploy every configuration for real in AWS (needs credentials)"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +32,12 @@ $(STAMP): requirements.txt pyproject.toml
 $(CHECKOV_STAMP): requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+# taskcat pins old libraries too (jsonschema 3, urllib3 1); same arrangement.
+$(TASKCAT_STAMP): requirements-taskcat.txt
+	test -x $(TASKCAT_VENV)/bin/python || $(PYTHON) -m venv $(TASKCAT_VENV)
+	$(TASKCAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-taskcat.txt
 	touch $@
 
 venv: $(STAMP)
@@ -57,7 +66,7 @@ report: $(STAMP)
 publish: $(STAMP)
 	$(PY) -m wizard.publish $(ARGS)
 
-test: $(STAMP) $(CHECKOV_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(TASKCAT_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile
@@ -65,9 +74,13 @@ test: $(STAMP) $(CHECKOV_STAMP)
 lint: $(STAMP) $(CHECKOV_STAMP)
 	$(PY) tools/lint.py
 
+# The .taskcat.yml matrix in real AWS accounts; e.g. TASKCAT_ARGS='--regions us-east-1 -t default'.
+taskcat: $(TASKCAT_STAMP)
+	@$(TASKCAT_VENV)/bin/python tools/taskcat_run.py run $(TASKCAT_ARGS)
+
 format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(TASKCAT_VENV) .pytest_cache .ruff_cache
