@@ -101,19 +101,28 @@ class Demo:
         self, args: list[str], capture: bool = False, env: dict[str, str] | None = None
     ) -> str:
         """Run a command in the demo's environment and working directory, where Metaflow puts its
-        .metadata/ folder; its output streams through unless captured."""
-        done = subprocess.run(
+        .metaflow/ folder; its output streams through unless captured."""
+        # A session of its own, so that on Ctrl-C or an error the command and every process it
+        # started (Metaflow runs each task as one) are stopped together, not left talking to a
+        # stopped emulator.
+        process = subprocess.Popen(
             args,
             cwd=self.workdir,
             env={**self.environment(), **(env or {})},
             text=True,
             stdout=subprocess.PIPE if capture else None,
-            check=False,
+            start_new_session=True,
         )
-        if done.returncode:
+        try:
+            stdout, _ = process.communicate()
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        if process.returncode:
             command = " ".join(Path(a).name if a.startswith("/") else a for a in args[1:4])
-            raise DemoError(f"{command} ... exited with code {done.returncode}")
-        return done.stdout or ""
+            raise DemoError(f"{command} ... exited with code {process.returncode}")
+        return stdout or ""
 
     # -- the steps ------------------------------------------------------------------------------
 
