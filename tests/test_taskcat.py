@@ -25,6 +25,8 @@ PSEUDO = re.compile(
     r"\$\[taskcat_(genaz_\d|getsingleaz_\d+|autobucket|project_name|test_name|current_region"
     r"|random-string|random-numbers|genuuid|genpass_\d+[ASN]?|ssm_[\w/.-]+)\]"
 )
+# Set on top of every parameter file, so that taskcat can delete what it deployed.
+TEARDOWN = {"DatabaseDeletionProtection": "false"}
 GENERATED_PARAMETER_TYPES = {
     "AWS::EC2::AvailabilityZone::Name",
     "List<AWS::EC2::AvailabilityZone::Name>",
@@ -98,11 +100,13 @@ def test_taskcat_test_deploys_its_parameter_file(params, matrix):
     declared = template.get("Parameters", {})
     assert set(test["parameters"]) <= set(declared)
     assert {k for k, p in declared.items() if "Default" not in p} <= set(test["parameters"])
+    expected = values | TEARDOWN
     if test["template"] == METAFLOW_TEMPLATE:
-        assert test["parameters"] == values
+        assert test["parameters"] == expected
         return
-    # A fixture deploys the Metaflow template as its one nested stack, with the file's keys; values
-    # it does not give literally (ids of the resources it creates) stand in for the file's examples.
+    # A fixture deploys the Metaflow template as its one nested stack with the same keys. A value
+    # is given literally, passed on from the fixture's own parameters, or made by the fixture (the
+    # ids of what it creates, in place of the file's examples).
     nested = [
         r["Properties"]
         for r in template["Resources"].values()
@@ -110,10 +114,12 @@ def test_taskcat_test_deploys_its_parameter_file(params, matrix):
     ]
     assert len(nested) == 1 and METAFLOW_TEMPLATE in json.dumps(nested[0]["TemplateURL"])
     given = nested[0].get("Parameters", {})
-    assert set(given) == set(values)
-    assert {k: v for k, v in given.items() if isinstance(v, str)} == {
-        k: values[k] for k, v in given.items() if isinstance(v, str)
-    }
+    assert set(given) == set(expected)
+    for key, value in given.items():
+        if isinstance(value, str):
+            assert value == expected[key], key
+        elif set(value) == {"Ref"} and value["Ref"] in declared:
+            assert test["parameters"].get(value["Ref"]) == expected[key], key
 
 
 def test_every_test_runs_in_several_regions_and_govcloud(matrix):
