@@ -16,12 +16,16 @@ from moto.batch.utils import lowercase_first_key
 from moto.cloudformation import parsing
 from moto.cloudformation.models import ChangeSet, Event, OutputMap, cloudformation_backends
 from moto.core.common_models import CloudFormationModel
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.subnets import SubnetRouteTableAssociation
+from moto.ecs.models import Service as EcsService
 from moto.elbv2.models import FakeLoadBalancer, elbv2_backends
 from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
 from moto.iam.models import iam_backends
 from moto.rds.models import DBInstance, MasterUserSecret
 from moto.s3.models import FakeBucket, s3_backends
+from moto.sagemaker.models import FakeSagemakerNotebookInstance, sagemaker_backends
 from moto.utilities.utils import get_partition
 
 
@@ -373,6 +377,63 @@ def _resource_events() -> None:
     parsing.parse_and_create_resource = parse_and_create_resource
 
 
+def _subnet_route_table_association() -> None:
+    """moto's CloudFormation glue for AWS::EC2::SubnetRouteTableAssociation records the pair aside
+    but never associates the subnet with the route table, so describe_route_tables shows no
+    association and the subnet seems to use the main table. Its EC2 API associates correctly."""
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        backend = ec2_backends[account_id][region_name]
+        backend.associate_route_table(properties["RouteTableId"], subnet_id=properties["SubnetId"])
+        return backend.create_subnet_association(
+            route_table_id=properties["RouteTableId"], subnet_id=properties["SubnetId"]
+        )
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = create
+
+
+def _ecs_service_network() -> None:
+    """moto's CloudFormation glue for AWS::ECS::Service drops NetworkConfiguration, so a service
+    reports no subnets, security groups or public-address setting. Its ECS API keeps them."""
+    original = EcsService.create_from_cloudformation_json.__func__
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        service = original(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        network = cloudformation_json["Properties"].get("NetworkConfiguration")
+        if network:
+            service.network_configuration = service._validate_network(lowercase_first_key(network))
+        return service
+
+    EcsService.create_from_cloudformation_json = create
+
+
+def _notebook_instance_settings() -> None:
+    """moto's CloudFormation glue for AWS::SageMaker::NotebookInstance passes only the instance
+    type and role, so the subnet, security groups, internet access, root access and lifecycle
+    configuration a template sets are lost. Its SageMaker API accepts them all."""
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        return sagemaker_backends[account_id][region_name].create_notebook_instance(
+            notebook_instance_name=resource_name,
+            instance_type=properties["InstanceType"],
+            role_arn=properties["RoleArn"],
+            subnet_id=properties.get("SubnetId"),
+            security_group_ids=properties.get("SecurityGroupIds"),
+            lifecycle_config_name=properties.get("LifecycleConfigName"),
+            direct_internet_access=properties.get("DirectInternetAccess", "Enabled"),
+            root_access=properties.get("RootAccess"),
+        )
+
+    FakeSagemakerNotebookInstance.create_from_cloudformation_json = create
+
+
 def apply() -> None:
     _change_set_outputs()
     _cidr_function()
@@ -384,6 +445,9 @@ def apply() -> None:
     _bucket_settings()
     _tls_only_bucket_policy()
     _resource_events()
+    _subnet_route_table_association()
+    _ecs_service_network()
+    _notebook_instance_settings()
     # The model map is cached at first use; the classes above must be in it.
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

@@ -2,18 +2,21 @@
 and only while that component exists. Each costs money per hour and zone, so the table below is the
 whole list, and the README justifies every row.
 
-S3 and DynamoDB are reached through gateway endpoints (network.py), which are free.
+Only in a VPC the stack creates: an existing VPC brings its own (the README lists them), and a
+second endpoint with private DNS for the same service would clash with the first. S3 and DynamoDB
+are reached through gateway endpoints (network.py), which are free.
 """
 
-from troposphere import GetAtt, Ref, Sub, ec2
+from troposphere import Ref, Sub, ec2
 
 from .base import Stack
 from .compute import EC2
-from .network import ISOLATED, Network
+from .network import NEW_ISOLATED, Network
 from .notebooks import NOTEBOOK
 
 ISOLATED_EC2 = "IsolatedEc2"
 ISOLATED_NOTEBOOK = "IsolatedNotebook"
+ISOLATED = NEW_ISOLATED
 
 # service -> (condition, who calls it)
 ENDPOINTS: dict[str, tuple[str, str]] = {
@@ -45,8 +48,8 @@ def add_endpoints(stack: Stack, network: Network) -> None:
         ec2.SecurityGroup(
             "EndpointSecurityGroup",
             Condition=ISOLATED,
-            GroupDescription="Metaflow VPC endpoints: HTTPS from the VPC",
-            VpcId=network.vpc_id,
+            GroupDescription="Metaflow VPC endpoints",
+            VpcId=network.new_vpc_id,
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(
                     IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.vpc_cidr
@@ -60,11 +63,11 @@ def add_endpoints(stack: Stack, network: Network) -> None:
             ec2.VPCEndpoint(
                 logical_id(service),
                 Condition=condition,
-                VpcId=GetAtt(security_group, "VpcId"),
+                VpcId=network.new_vpc_id,
                 ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
                 VpcEndpointType="Interface",
                 PrivateDnsEnabled=True,
-                SubnetIds=network.subnet_ids,
+                SubnetIds=network.new_subnet_ids,
                 SecurityGroupIds=[Ref(security_group)],
             )
         )

@@ -23,6 +23,7 @@ from .iam import Grantee, partition_arn
 CREATE_VPC = "CreateVpc"
 USE_EXISTING = "UseExistingVpc"
 ISOLATED = "Isolated"
+NEW_ISOLATED = "NewIsolatedVpc"
 NEW_PRIVATE = "NewPrivateVpc"  # a new VPC with NAT
 NAT_PER_ZONE = "NatPerZone"
 INTERNET = "NewInternetVpc"  # a new VPC with an internet gateway (public or private mode)
@@ -48,6 +49,9 @@ class Network:
     notebook_internet: object
     # Security group egress: anywhere, or (isolated) the VPC and HTTPS to the gateway endpoints.
     egress: object
+    # The VPC and workload subnets the stack creates, for what it adds only to its own VPC.
+    new_vpc_id: object
+    new_subnet_ids: list
 
     @property
     def subnet_list(self):
@@ -64,10 +68,11 @@ class Network:
         return Sub(f"{REGISTRY}/{ECR_PUBLIC_CACHE}/docker/library")
 
     @staticmethod
-    def docker_hub_image(image):
+    def docker_hub_image(image: Ref):
         """A Docker Hub image, or (isolated) its copy in this account's registry where a Docker Hub
         cache puts it, and where a mirror of it can be pushed instead."""
-        return If(ISOLATED, Join("/", [Sub(REGISTRY), DOCKER_HUB_CACHE, image]), image)
+        name = image.data["Ref"]
+        return If(ISOLATED, Sub(f"{REGISTRY}/{DOCKER_HUB_CACHE}/${{{name}}}"), image)
 
     @staticmethod
     def grant_cached_pulls(role: Grantee, login: bool = False) -> None:
@@ -148,6 +153,7 @@ def add_network(stack: Stack) -> Network:
         NAT_PER_ZONE, {"Fn::And": [{"Condition": NEW_PRIVATE}, {"Fn::Equals": [nat, "per-zone"]}]}
     )
     stack.condition(PUBLIC_IPS, {"Fn::And": [new_vpc, {"Fn::Equals": [mode, "public"]}]})
+    stack.condition(NEW_ISOLATED, {"Fn::And": [new_vpc, {"Condition": ISOLATED}]})
     stack.condition(INTERNET, {"Fn::And": [new_vpc, {"Fn::Not": [{"Condition": ISOLATED}]}]})
     stack.condition(
         PRIVATE_ROUTES, {"Fn::And": [new_vpc, {"Fn::Not": [{"Condition": PUBLIC_IPS}]}]}
@@ -273,7 +279,12 @@ def add_network(stack: Stack) -> Network:
             )
         )
         address = t.add_resource(
-            ec2.EIP(f"NatAddress{number}", Condition=per_zone, DependsOn=attachment.title)
+            ec2.EIP(
+                f"NatAddress{number}",
+                Condition=per_zone,
+                DependsOn=attachment.title,
+                Domain="vpc",
+            )
         )
         nat_gateway = t.add_resource(
             ec2.NatGateway(
@@ -293,17 +304,14 @@ def add_network(stack: Stack) -> Network:
             )
         )
 
-    # S3 and DynamoDB through gateway endpoints in every new VPC: they cost nothing, spare
+    # S3 and DynamoDB through gateway endpoints from private subnets: they cost nothing, spare
     # private mode the NAT's per-GB charge, and are isolated mode's only way to both.
-    workload_routes = [
-        If(PUBLIC_IPS, Ref(public_routes), Ref(private_routes[0])),
-        when(NAT_PER_ZONE, Ref(private_routes[1])),
-    ]
+    workload_routes = [Ref(private_routes[0]), when(NAT_PER_ZONE, Ref(private_routes[1]))]
     for service, name in (("s3", "S3"), ("dynamodb", "DynamoDb")):
         t.add_resource(
             ec2.VPCEndpoint(
                 f"{name}Endpoint",
-                Condition=CREATE_VPC,
+                Condition=PRIVATE_ROUTES,
                 VpcId=Ref(vpc),
                 ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
                 RouteTableIds=workload_routes,
@@ -332,6 +340,8 @@ def add_network(stack: Stack) -> Network:
         subnet_ids=If(CREATE_VPC, subnets, Split(",", existing_subnets)),
         assign_public_ip=public,
         notebook_internet=If(PUBLIC_IPS, "Enabled", "Disabled"),
+        new_vpc_id=Ref(vpc),
+        new_subnet_ids=subnets,
         egress=If(
             ISOLATED, isolated_egress, [ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0")]
         ),
