@@ -178,13 +178,18 @@ class Demo:
         """Run the branch-and-join flow with the S3 datastore on the emulator's bucket; return the
         run's pathspec. Metadata is local: the emulator runs no containers, so the stack's metadata
         service does not exist here."""
-        self._run([sys.executable, str(BRANCH_FLOW), "--metadata=local", "run"])
-        return self.latest_run("BranchFlow")
-
-    def latest_run(self, flow: str) -> str:
-        # Local metadata keeps one folder per run, named by its id (a timestamp).
-        runs = (self.workdir / ".metaflow" / flow).glob("[0-9]*")
-        return f"{flow}/{max(runs, key=lambda p: int(p.name)).name}"
+        run_id_file = self.workdir / "branch_flow.run-id"
+        self._run(
+            [
+                sys.executable,
+                str(BRANCH_FLOW),
+                "--metadata=local",
+                "run",
+                "--run-id-file",
+                str(run_id_file),
+            ]
+        )
+        return f"BranchFlow/{run_id_file.read_text().strip()}"
 
     def read_run(self, pathspec: str) -> dict:
         """A run's steps and artifacts, read back through Metaflow's client API."""
