@@ -123,12 +123,31 @@ def test_taskcat_test_deploys_its_parameter_file(params, matrix):
 
 
 def test_every_test_runs_in_several_regions_and_govcloud(matrix):
+    def govcloud(test):
+        return [r for r in test["regions"] if r.startswith("us-gov-")]
+
+    # Isolated stacks cannot share a region (below), so one isolated test covers GovCloud for all.
+    isolated_in_govcloud = any(
+        govcloud(t) for t in matrix.values() if t["parameters"].get("NetworkMode") == "isolated"
+    )
     for name, test in matrix.items():
         commercial = [r for r in test["regions"] if not r.startswith("us-gov-")]
-        govcloud = [r for r in test["regions"] if r.startswith("us-gov-")]
-        assert len(commercial) >= 2 and govcloud, f"{name}: {test['regions']}"
+        assert len(commercial) >= 2, f"{name}: {test['regions']}"
+        isolated = test["parameters"].get("NetworkMode") == "isolated"
+        assert govcloud(test) or (isolated and isolated_in_govcloud), f"{name}: no GovCloud"
         # A GovCloud account is a separate account: its region needs its own profile.
-        assert all(test["auth"].get(r, "default") != "default" for r in govcloud), name
+        assert all(test["auth"].get(r, "default") != "default" for r in govcloud(test)), name
+
+
+def test_isolated_stacks_never_share_a_region(matrix):
+    # An isolated stack creates an ECR pull-through cache rule; its prefix is fixed and unique per
+    # account and region, so a second isolated stack in the same region would fail to create.
+    seen: dict[str, str] = {}
+    for name, test in matrix.items():
+        if test["parameters"].get("NetworkMode") == "isolated":
+            for region in test["regions"]:
+                assert region not in seen, f"{name} and {seen[region]} both in {region}"
+                seen[region] = name
 
 
 def test_values_taskcat_generates_are_left_to_taskcat(matrix):
@@ -192,7 +211,7 @@ def test_make_taskcat_stops_in_one_line_without_credentials(tmp_path):
     assert "profile default" in lines[0] and "profile metaflow-govcloud" in lines[0]
 
 
-def test_make_taskcat_names_the_missing_govcloud_profile_and_the_way_around_it(tmp_path):
+def test_make_taskcat_names_the_missing_govcloud_profile_and_the_way_around_it(matrix, tmp_path):
     result = in_taskcat_venv(
         [TASKCAT_BIN / "python", RUNNER, "run"],
         tmp_path,
@@ -201,5 +220,8 @@ def test_make_taskcat_names_the_missing_govcloud_profile_and_the_way_around_it(t
     )
     assert result.returncode == 2 and not result.stdout
     (line,) = result.stderr.splitlines()
-    assert "profile metaflow-govcloud (us-gov-west-1)" in line and "profile default" not in line
-    assert "TASKCAT_ARGS='--regions eu-west-1,us-east-1'" in line, line
+    regions = sorted({r for t in matrix.values() for r in t["regions"]})
+    commercial = [r for r in regions if not r.startswith("us-gov-")]
+    govcloud = ", ".join(r for r in regions if r.startswith("us-gov-"))
+    assert f"profile metaflow-govcloud ({govcloud})" in line and "profile default" not in line
+    assert f"TASKCAT_ARGS='--regions {','.join(commercial)}'" in line, line
