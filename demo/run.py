@@ -21,7 +21,7 @@ from pathlib import Path
 
 import boto3
 
-from demo.deploy import ROOT, deploy, existing_network, load_parameters
+from demo.deploy import PARAMS_DIR, ROOT, deploy, existing_network, load_parameters
 from demo.emulator import REGION, Emulator
 
 EXAMPLES = ROOT / "examples"
@@ -292,13 +292,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="default", help="a file in generated/params/")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    if not (PARAMS_DIR / f"{args.params}.json").exists():
+        choices = ", ".join(sorted(path.stem for path in PARAMS_DIR.glob("*.json")))
+        parser.error(f"no generated/params/{args.params}.json; one of: {choices}")
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    saved_environment = dict(os.environ)
     workdir = Path(tempfile.mkdtemp(prefix="metaflow-demo-"))
     emulator = Emulator(log_path=workdir / "emulator.log")
     started = time.monotonic()
     try:
         emulator.start()
-        # This process talks to the emulator only; boto3 reads the endpoint from the environment.
+        # This process talks to the emulator only (boto3 reads the endpoint from the environment),
+        # with the emulator's keys and no AWS profile of the user's.
+        for key in [k for k in os.environ if k.startswith("AWS_")]:
+            del os.environ[key]
         os.environ.update(emulator.environment())
         demo = Demo(emulator, workdir, boto3.Session(region_name=REGION))
         demo.walkthrough(args.params)
@@ -310,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         emulator.stop()
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        signal.signal(signal.SIGTERM, previous_handler)
     print(f"\n(demo took {time.monotonic() - started:.0f}s)")
     return 0
 
