@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,18 +26,22 @@ def main() -> int:
     subprocess.run(["make", "--no-print-directory", "venv"], cwd=ROOT, check=True)
     seconds = []
     for run in range(1, args.runs + 1):
-        started = time.monotonic()
-        done = subprocess.run(
-            ["make", "--no-print-directory", "demo", f"PARAMS={args.params}"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Each demo keeps its temporary directory for the user to look into; here they go.
+        with tempfile.TemporaryDirectory() as scratch:
+            started = time.monotonic()
+            done = subprocess.run(
+                ["make", "--no-print-directory", "demo", f"PARAMS={args.params}"],
+                cwd=ROOT,
+                env={**os.environ, "TMPDIR": scratch},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            elapsed = time.monotonic() - started
         if done.returncode:
             print(done.stderr, file=sys.stderr)
             return done.returncode
-        seconds.append(time.monotonic() - started)
+        seconds.append(elapsed)
         print(f"run {run}: {seconds[-1]:.1f} s", flush=True)
     print(
         f"make demo PARAMS={args.params}: median {statistics.median(seconds):.0f} s, "
