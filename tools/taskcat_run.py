@@ -9,7 +9,7 @@ Runs in .venv-taskcat, whose pinned libraries must never reach .venv:
 import argparse
 import json
 import logging
-import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -102,6 +102,7 @@ def run(taskcat_args: list[str]) -> int:
     selection.add_argument("-t", "--test-names", default="")
     selection.add_argument("-r", "--regions", default="")
     chosen, _ = selection.parse_known_args(taskcat_args)
+    # As `taskcat test run` will see it: with the user's ~/.taskcat.yml (auth may be set there).
     config = Config.create(project_root=ROOT, project_config_path=CONFIG)
     needed = regions_by_profile(
         config,
@@ -117,10 +118,8 @@ def run(taskcat_args: list[str]) -> int:
             remedy += f", or run without: make taskcat TASKCAT_ARGS='--regions {','.join(usable)}'"
         print(f"make taskcat: no AWS credentials for {where}; {remedy}", file=sys.stderr)
         return 2
-    os.chdir(ROOT)
     taskcat = Path(sys.executable).parent / "taskcat"
-    os.execv(taskcat, [str(taskcat), "test", "run", *taskcat_args])
-    return 1  # not reached: execv replaces this process
+    return subprocess.call([taskcat, "test", "run", *taskcat_args], cwd=ROOT)
 
 
 def main(argv: list[str]) -> int:
