@@ -43,7 +43,7 @@ def add_endpoints(stack: Stack, network: Network) -> None:
     stack.condition(
         ISOLATED_NOTEBOOK, {"Fn::And": [{"Condition": ISOLATED}, {"Condition": NOTEBOOK}]}
     )
-    in_vpc = [ec2.SecurityGroupRule(IpProtocol="-1", CidrIp=network.vpc_cidr)]
+    in_vpc = [ec2.SecurityGroupRule(IpProtocol="-1", CidrIp=network.vpc_cidr, Description="VPC")]
     security_group = t.add_resource(
         ec2.SecurityGroup(
             "EndpointSecurityGroup",
@@ -52,7 +52,11 @@ def add_endpoints(stack: Stack, network: Network) -> None:
             VpcId=network.new_vpc_id,
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(
-                    IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.vpc_cidr
+                    IpProtocol="tcp",
+                    FromPort=443,
+                    ToPort=443,
+                    CidrIp=network.vpc_cidr,
+                    Description="VPC",
                 )
             ],
             SecurityGroupEgress=in_vpc,

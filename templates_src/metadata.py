@@ -133,7 +133,9 @@ def add_metadata_service(
                 )
             ],
             # It answers; it never calls out.
-            SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp=network.vpc_cidr)],
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(IpProtocol="-1", CidrIp=network.vpc_cidr, Description="VPC")
+            ],
         )
     )
     subnet_group = t.add_resource(

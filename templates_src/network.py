@@ -330,8 +330,14 @@ def add_network(stack: Stack) -> Network:
     # and DynamoDB gateway endpoints. CloudFormation cannot look up those endpoints' prefix-list
     # ids, and a parameter for them would tie every isolated deployment to one region.
     isolated_egress = [
-        ec2.SecurityGroupRule(IpProtocol="-1", CidrIp=existing_cidr),
-        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0"),
+        ec2.SecurityGroupRule(IpProtocol="-1", CidrIp=existing_cidr, Description="VPC"),
+        ec2.SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=443,
+            ToPort=443,
+            CidrIp="0.0.0.0/0",
+            Description="S3, DynamoDB gateway endpoints",
+        ),
     ]
     public = If(PUBLIC_IPS, "ENABLED", "DISABLED")
     return Network(
@@ -343,6 +349,8 @@ def add_network(stack: Stack) -> Network:
         new_vpc_id=Ref(vpc),
         new_subnet_ids=subnets,
         egress=If(
-            ISOLATED, isolated_egress, [ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0")]
+            ISOLATED,
+            isolated_egress,
+            [ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="Anywhere")],
         ),
     )

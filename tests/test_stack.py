@@ -59,6 +59,7 @@ def test_config_keys_cover_the_metaflow_settings_the_client_needs():
         "METAFLOW_SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH",
         "METAFLOW_CONDA_PACKAGE_S3ROOT",
         "METAFLOW_CARD_S3ROOT",
+        "METAFLOW_BATCH_CONTAINER_REGISTRY",
     } | set(FIXED_CONFIG) == config_keys()
 
 
