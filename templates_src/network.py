@@ -171,7 +171,7 @@ def add_network(stack: Stack) -> Network:
         },
     )
     t.add_rule(
-        "IsolatedNetworkComplete",
+        "IsolatedComputeOnEc2",
         {
             "RuleCondition": {"Fn::Equals": [mode, "isolated"]},
             "Assertions": [

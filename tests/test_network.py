@@ -172,7 +172,7 @@ def test_existing_vpc_gets_no_network_resources_in_any_mode(template, mode):
 def test_isolated_refuses_fargate(template):
     (assertion,) = [
         a
-        for a in template["Rules"]["IsolatedNetworkComplete"]["Assertions"]
+        for a in template["Rules"]["IsolatedComputeOnEc2"]["Assertions"]
         if "ComputeType" in json.dumps(a)
     ]
     assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "ComputeType"}, "EC2"]}
