@@ -11,11 +11,11 @@ from awacs import events as events_actions
 from awacs import logs as log_actions
 from awacs import states as states_actions
 from awacs.aws import Principal
-from troposphere import If, Ref, Sub
+from troposphere import Ref, Sub
 
 from .base import Stack
 from .compute import Compute
-from .iam import Grantee, Roles, partition_arn
+from .iam import Grantee, Roles, grant_pass, partition_arn
 from .metadata import API_KEY, MetadataService
 from .orchestration import Orchestration
 from .storage import Storage
@@ -39,12 +39,11 @@ class Access:
     def grant_metaflow_user(self, role: Grantee) -> None:
         """Run flows on Batch, deploy them to Step Functions, read their logs and the API key."""
         self.storage.grant_read_write(role)
+        # Each action applies only to the resource types it names: RegisterJobDefinition to job
+        # definitions, SubmitJob to queues and job definitions. One statement holds both.
         role.allow(
-            [batch_actions.SubmitJob],
+            [batch_actions.SubmitJob, batch_actions.RegisterJobDefinition],
             [*self.compute.job_queue_arns, partition_arn("batch", "job-definition/*")],
-        )
-        role.allow(
-            [batch_actions.RegisterJobDefinition], [partition_arn("batch", "job-definition/*")]
         )
         role.allow([batch_actions.TerminateJob], [partition_arn("batch", "job/*")])
         # Describe and List calls in Batch have no resource-level permissions.
@@ -58,10 +57,11 @@ class Access:
             ],
             ["*"],
         )
-        for passed in (self.compute.job_role, self.compute.execution_role):
-            passed.grant_pass(role, "batch.amazonaws.com")
-        self.orchestration.sfn_role.grant_pass(role, "states.amazonaws.com")
-        self.orchestration.events_role.grant_pass(role, "events.amazonaws.com")
+        grant_pass(
+            role, [self.compute.job_role, self.compute.execution_role], "batch.amazonaws.com"
+        )
+        grant_pass(role, [self.orchestration.sfn_role], "states.amazonaws.com")
+        grant_pass(role, [self.orchestration.events_role], "events.amazonaws.com")
 
         role.allow(
             [
@@ -103,17 +103,8 @@ class Access:
         )
         role.allow(
             [apigw_actions.GET],
-            [
-                If(
-                    API_KEY,
-                    Sub(
-                        "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/${MetadataApiKey}"
-                    ),
-                    Sub(
-                        "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${MetadataApi}"
-                    ),
-                )
-            ],
+            [Sub("arn:${AWS::Partition}:apigateway:${AWS::Region}::/apikeys/${MetadataApiKey}")],
+            only_if=API_KEY,
         )
 
 
@@ -135,8 +126,8 @@ def add_access(
         USER_ROLE,
         "Create a Metaflow user role",
         True,
-        "A role (and a managed policy to attach to your own users or SSO permission sets) with "
-        "exactly what using this stack needs.",
+        "A role with exactly what using this stack needs. Its managed policy exists either way, "
+        "for SSO.",
     )
     roles.new(
         "MetaflowUserRole",

@@ -88,8 +88,7 @@ def add_compute(stack: Stack, roles: Roles, network: Network, storage: Storage) 
         Default=64,
         MinValue=1,
         MaxValue=100000,
-        Description="Caps the vCPUs of CPU jobs running at once, and so the bill of a runaway "
-        "sweep. Thousands are fine.",
+        Description="Caps CPU jobs' vCPUs at once, so a runaway sweep's bill. Thousands are fine.",
     )
     min_vcpus = stack.parameter(
         "Compute",
@@ -149,8 +148,9 @@ def add_compute(stack: Stack, roles: Roles, network: Network, storage: Storage) 
 
     security_group = t.add_resource(
         ec2.SecurityGroup(
-            "BatchSecurityGroup",
-            GroupDescription="Metaflow Batch jobs: no inbound traffic",
+            # Batch jobs and the notebook: the same clients of the same services.
+            "WorkloadSecurityGroup",
+            GroupDescription="Metaflow workloads: no inbound traffic",
             VpcId=network.vpc_id,
             SecurityGroupEgress=network.egress,
         )

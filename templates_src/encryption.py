@@ -15,10 +15,10 @@ from troposphere import Equals, GetAtt, If, Not, Sub, kms
 from .base import RETAIN, Stack
 from .iam import Grantee
 
-USE_KEY = "UseCustomerKey"
-CREATE_KEY = "CreateCustomerKey"
+USE_KEY = "UseKmsKey"
+CREATE_KEY = "NewKmsKey"
 # The skip reason for checks that demand a customer key, which the parameter may leave off.
-KEY_BY_PARAMETER = "CMK optional (EncryptionKey); else an AWS-managed key"
+KEY_BY_PARAMETER = "The CMK is optional (EncryptionKey)"
 
 
 @dataclass

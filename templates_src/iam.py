@@ -15,7 +15,7 @@ from troposphere import AWS_NO_VALUE, GetAtt, If, Ref, Sub, iam
 
 from .base import NO_VALUE, Stack
 
-BOUNDARY_CONDITION = "HasPermissionsBoundary"
+BOUNDARY_CONDITION = "HasBoundary"
 
 
 def partition_arn(service: str, resource: str, region: bool = True, account: bool = True) -> Sub:
@@ -60,13 +60,14 @@ class RoleHandle(Grantee):
     def name(self) -> Ref:
         return Ref(self.resource)
 
-    def grant_pass(self, grantee: Grantee, service: str) -> None:
-        """`grantee` may hand this role to `service`, and to nothing else."""
-        grantee.allow(
-            [PassRole],
-            [self.arn],
-            Condition(StringEquals("iam:PassedToService", service)),
-        )
+
+def grant_pass(grantee: Grantee, roles: list[RoleHandle], service: str) -> None:
+    """`grantee` may hand these roles to `service`, and to nothing else."""
+    grantee.allow(
+        [PassRole],
+        [role.arn for role in roles],
+        Condition(StringEquals("iam:PassedToService", service)),
+    )
 
 
 class Roles:
@@ -83,8 +84,8 @@ class Roles:
             Type="String",
             Default="",
             AllowedPattern=r"^(arn:aws[a-z-]*:iam::\d{12}:policy/.+)?$",
-            Description="ARN of a managed policy applied as permissions boundary to every role "
-            "this stack creates. Empty: none.",
+            Description="Managed policy set as boundary on every role this stack creates. "
+            "Empty: none.",
         )
         stack.template.add_condition(
             BOUNDARY_CONDITION, {"Fn::Not": [{"Fn::Equals": [self.boundary, ""]}]}

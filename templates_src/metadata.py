@@ -3,7 +3,7 @@ load balancer, and API Gateway in front of it with an API key.
 
 The database password is generated and kept by RDS in Secrets Manager (ManageMasterUserPassword);
 ECS hands it to the container as a secret, so it never appears in the template or task definition.
-Schema migrations run in an init container that must succeed before the service starts.
+Schema migrations run to completion in the service's container before the server starts.
 """
 
 from dataclasses import dataclass
@@ -26,10 +26,10 @@ DATABASE_PORT = 5432
 API_KEY = "ApiKeyRequired"
 ACCESS_LOGS = "ApiAccessLogs"
 ALLOW_LIST = "HasApiAllowList"
+# Common Log Format plus the caller's API key id.
 ACCESS_LOG_FORMAT = (
-    '{"id":"$context.requestId","ip":"$context.identity.sourceIp",'
-    '"key":"$context.identity.apiKeyId","req":"$context.httpMethod $context.path",'
-    '"status":"$context.status"}'
+    "$context.identity.sourceIp $context.identity.apiKeyId [$context.requestTime] "
+    '"$context.httpMethod $context.path" $context.status $context.requestId'
 )
 
 
@@ -66,8 +66,8 @@ def add_metadata_service(
         "Service image",
         Type="String",
         Default="netflixoss/metaflow_metadata_service:v2.5.0",
-        Description="Container image of the Metaflow metadata service (pinned; point it at a "
-        "mirror or pull-through cache when the VPC has no internet).",
+        Description="Metaflow metadata service image, pinned. Isolated mode pulls it through "
+        "ECR (README).",
     )
     db_class = stack.parameter(
         "Metadata service",
@@ -76,8 +76,8 @@ def add_metadata_service(
         Type="String",
         Default="db.t4g.micro",
         AllowedPattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
-        Description="RDS PostgreSQL instance class. The default is the cheapest current one and "
-        "serves a team comfortably; metadata is small.",
+        Description="RDS PostgreSQL class. The default, the cheapest current one, serves a team: "
+        "metadata is small.",
     )
     stack.switch(
         "Metadata service",
@@ -104,7 +104,7 @@ def add_metadata_service(
     service_sg = t.add_resource(
         ec2.SecurityGroup(
             "MetadataServiceSecurityGroup",
-            GroupDescription="Metaflow metadata service: the service port, from inside the VPC",
+            GroupDescription="Metaflow metadata service",
             VpcId=network.vpc_id,
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(
@@ -112,7 +112,7 @@ def add_metadata_service(
                     FromPort=SERVICE_PORT,
                     ToPort=SERVICE_PORT,
                     CidrIp=network.vpc_cidr,
-                    Description="Load balancer and clients in the VPC",
+                    Description="VPC",
                 )
             ],
             SecurityGroupEgress=network.egress,
@@ -121,7 +121,7 @@ def add_metadata_service(
     db_sg = t.add_resource(
         ec2.SecurityGroup(
             "DatabaseSecurityGroup",
-            GroupDescription="Metaflow metadata database: PostgreSQL, from the service only",
+            GroupDescription="Metaflow metadata database",
             VpcId=network.vpc_id,
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(
@@ -168,9 +168,9 @@ def add_metadata_service(
             DeletionProtection=when("DatabaseDeletionProtection", True, False),
             **SNAPSHOT,
         ),
-        CKV_AWS_161="The service signs in with a password; it cannot use IAM tokens",
+        CKV_AWS_161="The service signs in with a password",
         CKV_AWS_157="Optional (DatabaseMultiAz): doubles the cost",
-        CKV_AWS_118="OS metrics need a role and cost; RDS metrics suffice",
+        CKV_AWS_118="Standard RDS metrics suffice",
     )
     t.add_resource(database)
     password_secret = GetAtt(database, "MasterUserSecret.SecretArn")
@@ -199,33 +199,10 @@ def add_metadata_service(
         [GetAtt(log_group, "Arn")],
     )
 
-    def container(name: str, command: list[str], **kwargs) -> ecs.ContainerDefinition:
-        return ecs.ContainerDefinition(
-            Name=name,
-            Image=network.docker_hub_image(image),
-            Command=command,
-            Environment=[
-                ecs.Environment(
-                    Name="MF_METADATA_DB_HOST", Value=GetAtt(database, "Endpoint.Address")
-                ),
-                ecs.Environment(Name="MF_METADATA_DB_PORT", Value=str(DATABASE_PORT)),
-                ecs.Environment(Name="MF_METADATA_DB_NAME", Value="metaflow"),
-                ecs.Environment(Name="MF_METADATA_DB_USER", Value="metaflow"),
-            ],
-            Secrets=[ecs.Secret(Name="MF_METADATA_DB_PSWD", ValueFrom=password_field)],
-            LogConfiguration=ecs.LogConfiguration(
-                LogDriver="awslogs",
-                Options={
-                    "awslogs-group": Ref(log_group),
-                    "awslogs-region": Ref("AWS::Region"),
-                    "awslogs-stream-prefix": name,
-                },
-            ),
-            ReadonlyRootFilesystem=False,
-            **kwargs,
-        )
-
     python = "/opt/latest/bin/python3"
+    # Migrations first, then the server, in one container: a failed migration ends the task before
+    # it serves, ECS starts a new one, and the load balancer never routes to a stale schema.
+    start = f"{python} /root/run_goose.py && exec {python} -m services.metadata_service.server"
     task = t.add_resource(
         ecs.TaskDefinition(
             "MetadataTask",
@@ -235,16 +212,30 @@ def add_metadata_service(
             Memory="512",
             ExecutionRoleArn=execution_role.arn,
             ContainerDefinitions=[
-                container("migrate", [python, "/root/run_goose.py"], Essential=False),
-                container(
-                    "metadata",
-                    [python, "-m", "services.metadata_service.server"],
-                    Essential=True,
+                ecs.ContainerDefinition(
+                    Name="metadata",
+                    Image=network.docker_hub_image(image),
+                    EntryPoint=["/bin/sh", "-c"],
+                    Command=[start],
                     PortMappings=[ecs.PortMapping(ContainerPort=SERVICE_PORT)],
-                    DependsOn=[
-                        ecs.ContainerDependency(ContainerName="migrate", Condition="SUCCESS")
+                    Environment=[
+                        ecs.Environment(
+                            Name="MF_METADATA_DB_HOST", Value=GetAtt(database, "Endpoint.Address")
+                        ),
+                        ecs.Environment(Name="MF_METADATA_DB_PORT", Value=str(DATABASE_PORT)),
+                        ecs.Environment(Name="MF_METADATA_DB_NAME", Value="metaflow"),
+                        ecs.Environment(Name="MF_METADATA_DB_USER", Value="metaflow"),
                     ],
-                ),
+                    Secrets=[ecs.Secret(Name="MF_METADATA_DB_PSWD", ValueFrom=password_field)],
+                    LogConfiguration=ecs.LogConfiguration(
+                        LogDriver="awslogs",
+                        Options={
+                            "awslogs-group": Ref(log_group),
+                            "awslogs-region": Ref("AWS::Region"),
+                            "awslogs-stream-prefix": "metadata",
+                        },
+                    ),
+                )
             ],
         )
     )
@@ -257,7 +248,7 @@ def add_metadata_service(
                 Scheme="internal",
                 Subnets=network.subnet_ids,
             ),
-            CKV_AWS_91="NLBs log TLS listeners only; API Gateway logs the requests",
+            CKV_AWS_91="API Gateway logs the requests",
         )
     )
     target_group = t.add_resource(
@@ -311,11 +302,12 @@ def add_metadata_service(
         )
     )
 
-    api, api_key, stage = _add_api(stack, load_balancer, encryption)
+    # API access logs land beside the service's own, in streams API Gateway names.
+    api, api_key, stage = _add_api(stack, load_balancer, log_group)
     return MetadataService(api, api_key, load_balancer, stage)
 
 
-def _add_api(stack: Stack, load_balancer: elb.LoadBalancer, encryption: Encryption):
+def _add_api(stack: Stack, load_balancer: elb.LoadBalancer, log_group: logs.LogGroup):
     t = stack.template
     stage = "api"
     allowed = stack.parameter(
@@ -334,17 +326,6 @@ def _add_api(stack: Stack, load_balancer: elb.LoadBalancer, encryption: Encrypti
         "API access logs",
         False,
         "Needs the account's API Gateway CloudWatch role (see README).",
-    )
-    access_logs = t.add_resource(
-        skip_checks(
-            logs.LogGroup(
-                "MetadataApiLogs",
-                RetentionInDays=90,
-                KmsKeyId=when(USE_KEY, encryption.key_arn),
-                **RETAIN,
-            ),
-            CKV_AWS_158=KEY_BY_PARAMETER,
-        )
     )
     link = t.add_resource(
         apigateway.VpcLink(
@@ -416,7 +397,7 @@ def _add_api(stack: Stack, load_balancer: elb.LoadBalancer, encryption: Encrypti
                 AccessLogSetting=when(
                     ACCESS_LOGS,
                     apigateway.AccessLogSetting(
-                        DestinationArn=GetAtt(access_logs, "Arn"), Format=ACCESS_LOG_FORMAT
+                        DestinationArn=GetAtt(log_group, "Arn"), Format=ACCESS_LOG_FORMAT
                     ),
                 ),
             ),

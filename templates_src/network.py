@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from awacs import ecr as ecr_actions
 from troposphere import Cidr, GetAtt, GetAZs, If, Join, Ref, Select, Split, Sub, Tags, ec2, ecr
 
-from .base import Stack, when
+from .base import NO_VALUE, Stack, when
 from .iam import Grantee, partition_arn
 
 CREATE_VPC = "CreateVpc"
@@ -47,7 +47,7 @@ class Network:
     assign_public_ip: object
     # "Enabled" where a notebook reaches AWS only through SageMaker's own internet access.
     notebook_internet: object
-    # Security group egress: anywhere, or (isolated) the VPC and HTTPS to the gateway endpoints.
+    # Security group egress: isolated, the VPC and HTTPS to the gateway endpoints; else the default.
     egress: object
     # The VPC and workload subnets the stack creates, for what it adds only to its own VPC.
     new_vpc_id: object
@@ -125,8 +125,8 @@ def add_network(stack: Stack) -> Network:
         Type="String",
         Default="",
         AllowedPattern=r"^(subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17})+)?$",
-        Description="With an existing VPC: two or more comma-separated subnets in different "
-        "availability zones whose route tables already reach AWS APIs.",
+        Description="With ExistingVpcId: 2+ comma-separated subnets in different zones that "
+        "already reach AWS APIs.",
     )
     existing_cidr = stack.parameter(
         "Network",
@@ -135,8 +135,8 @@ def add_network(stack: Stack) -> Network:
         Type="String",
         Default="10.0.0.0/16",
         AllowedPattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$",
-        Description="With an existing VPC: its CIDR block, the only source the metadata "
-        "service accepts traffic from. For a new VPC: the range it gets.",
+        Description="A new VPC's range, or an existing VPC's: the only source the metadata "
+        "service accepts.",
     )
     # Both or neither: the rule rejects half an existing network at deploy time, and a condition
     # over both lets cfn-lint see that neither default ("") reaches a resource that uses them.
@@ -348,9 +348,6 @@ def add_network(stack: Stack) -> Network:
         notebook_internet=If(PUBLIC_IPS, "Enabled", "Disabled"),
         new_vpc_id=Ref(vpc),
         new_subnet_ids=subnets,
-        egress=If(
-            ISOLATED,
-            isolated_egress,
-            [ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="Anywhere")],
-        ),
+        # Elsewhere AWS's default egress rule applies: all outbound.
+        egress=If(ISOLATED, isolated_egress, NO_VALUE),
     )

@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass
 
-from troposphere import Base64, GetAtt, Sub, ec2, sagemaker
+from troposphere import Base64, GetAtt, Ref, Sub, sagemaker
 
 from .access import Access
 from .base import Stack, skip_checks, when
@@ -13,6 +13,7 @@ from .network import Network
 
 NOTEBOOK = "EnableNotebook"
 CONFIG_DIR = "/home/ec2-user/.metaflowconfig"
+COMPACT = (",", ":")
 
 
 @dataclass
@@ -27,16 +28,38 @@ class Notebooks:
         )
 
 
+def _sub_text(value) -> str | None:
+    """`value` as Fn::Sub text, where it has one: plain Subs, Refs and GetAtts."""
+    data = value.to_dict()
+    if isinstance(data.get("Fn::Sub"), str):
+        return data["Fn::Sub"]
+    if "Ref" in data:
+        return f"${{{data['Ref']}}}"
+    if "Fn::GetAtt" in data:
+        return "${" + ".".join(data["Fn::GetAtt"]) + "}"
+    return None
+
+
 def _config_script(config: dict) -> Sub:
-    """A start-up script that writes `config` (values may be template expressions) as JSON."""
-    names = {key: f"V{index}" for index, key in enumerate(sorted(config))}
-    body = json.dumps({key: f"${{{name}}}" for key, name in names.items()}, indent=1)
+    """A start-up script that writes `config` (values may be template expressions) as JSON.
+
+    Values that are Subs, Refs or GetAtts go into the script's own Sub text; the rest become its
+    variables. That keeps the script small: the template must fit `aws cloudformation deploy`.
+    """
+    body, variables = {}, {}
+    for key in sorted(config):
+        text = _sub_text(config[key])
+        if text is None:
+            name = f"V{len(variables)}"
+            variables[name] = config[key]
+            text = f"${{{name}}}"
+        body[key] = text
     script = (
         f"#!/bin/bash\nset -eu\nmkdir -p {CONFIG_DIR}\n"
-        f"cat > {CONFIG_DIR}/config.json <<'EOF'\n{body}\nEOF\n"
+        f"cat > {CONFIG_DIR}/config.json <<'EOF'\n{json.dumps(body, separators=COMPACT)}\nEOF\n"
         f"chown -R ec2-user:ec2-user {CONFIG_DIR}\n"
     )
-    return Sub(script, **{name: config[key] for key, name in names.items()})
+    return Sub(script, **variables)
 
 
 def add_notebooks(
@@ -48,8 +71,8 @@ def add_notebooks(
         NOTEBOOK,
         "Create a SageMaker notebook",
         False,
-        "A small notebook instance with Metaflow configured for this stack. Billed while it "
-        "runs (about $0.05 an hour for ml.t3.medium); stop it when idle.",
+        "A notebook with Metaflow set up for this stack. Billed while running (ml.t3.medium "
+        "about $0.05/h).",
     )
     instance_type = stack.parameter(
         "Notebooks",
@@ -65,15 +88,6 @@ def add_notebooks(
         "sagemaker.amazonaws.com",
         condition=NOTEBOOK,
         managed=[access.user_policy_arn],
-    )
-    security_group = t.add_resource(
-        ec2.SecurityGroup(
-            "NotebookSecurityGroup",
-            Condition=NOTEBOOK,
-            GroupDescription="Metaflow notebook: no inbound traffic",
-            VpcId=network.vpc_id,
-            SecurityGroupEgress=network.egress,
-        )
     )
     lifecycle = t.add_resource(
         sagemaker.NotebookInstanceLifecycleConfig(
@@ -95,7 +109,7 @@ def add_notebooks(
                 RoleArn=role.arn,
                 RootAccess="Disabled",
                 SubnetId=network.first_subnet,
-                SecurityGroupIds=[GetAtt(security_group, "GroupId")],
+                SecurityGroupIds=[Ref(access.compute.security_group)],
                 DirectInternetAccess=network.notebook_internet,
                 LifecycleConfigName=GetAtt(lifecycle, "NotebookInstanceLifecycleConfigName"),
                 KmsKeyId=when(USE_KEY, access.storage.encryption.key_arn),

@@ -27,7 +27,6 @@ SKIPS = {
     ("Database", "CKV_AWS_118"),
     ("MetadataLoadBalancer", "CKV_AWS_91"),
     ("MetadataServiceLogs", "CKV_AWS_158"),
-    ("MetadataApiLogs", "CKV_AWS_158"),
     ("StepFunctionsLogs", "CKV_AWS_158"),
     ("StepFunctionsTable", "CKV_AWS_119"),
     ("Notebook", "CKV_AWS_187"),
@@ -45,7 +44,7 @@ def variants(template):
     """The template as CloudFormation deploys it for each parameter file (conditions applied)."""
     return {
         (p.stem if p else "none"): lint.resolve(template, lint.parameter_values(template, p))
-        for p in lint.parameter_files(template)
+        for p in lint.parameter_files()
     }
 
 
@@ -147,10 +146,10 @@ def test_walker_sees_a_parameter_in_a_create_only_property(template):
     """The walk above must catch what it guards against."""
     broken = json.loads(json.dumps(template))
     broken["Resources"]["Database"]["Properties"]["KmsKeyId"] = {
-        "Fn::If": ["UseCustomerKey", "arn", {"Ref": "AWS::NoValue"}]
+        "Fn::If": ["UseKmsKey", "arn", {"Ref": "AWS::NoValue"}]
     }
-    assert "UseCustomerKey" in _create_only_refs(broken["Resources"]["Database"])
-    assert "UseCustomerKey" in _parameter_driven(broken)
+    assert "UseKmsKey" in _create_only_refs(broken["Resources"]["Database"])
+    assert "UseKmsKey" in _parameter_driven(broken)
 
 
 def _statements(template):
@@ -193,11 +192,11 @@ def test_pass_role_only_for_stack_roles_to_the_services_that_need_them(template)
         if "iam:PassRole" not in _listed(statement["Action"]):
             continue
         assert _listed(statement["Action"]) == ["iam:PassRole"], name
-        (resource,) = _listed(statement["Resource"])
-        role = resource["Fn::GetAtt"][0]
-        assert template["Resources"][role]["Type"] == "AWS::IAM::Role"
         service = statement["Condition"]["StringEquals"]["iam:PassedToService"]
-        passes.add((role, service))
+        for resource in _listed(statement["Resource"]):
+            role = resource["Fn::GetAtt"][0]
+            assert template["Resources"][role]["Type"] == "AWS::IAM::Role"
+            passes.add((role, service))
     assert passes == PASSES
 
 
@@ -207,7 +206,7 @@ def test_every_role_carries_the_permissions_boundary(template):
     for role in roles:
         assert role["Properties"]["PermissionsBoundary"] == {
             "Fn::If": [
-                "HasPermissionsBoundary",
+                "HasBoundary",
                 {"Ref": "PermissionsBoundaryArn"},
                 {"Ref": "AWS::NoValue"},
             ]
@@ -226,7 +225,7 @@ def test_customer_key_reaches_every_store(template):
     assert bucket_rule["BucketKeyEnabled"] is True
     assert resolved["StepFunctionsTable"]["Properties"]["SSESpecification"]["KMSMasterKeyId"] == key
     assert resolved["Database"]["Properties"]["MasterUserSecret"]["KmsKeyId"] == key
-    for logs in ("MetadataServiceLogs", "MetadataApiLogs", "StepFunctionsLogs"):
+    for logs in ("MetadataServiceLogs", "StepFunctionsLogs"):
         assert resolved[logs]["Properties"]["KmsKeyId"] == key
     without = lint.resolve(template, lint.parameter_values(template, None))["Resources"]
     assert "CustomerKey" not in without
@@ -265,7 +264,9 @@ def test_api_key_by_default_allow_list_and_access_logs(template):
         "Fn::Split": [",", {"Ref": "ApiAllowedCidrs"}]
     }
     stage = resources["MetadataApiDeployment"]["Properties"]["StageDescription"]
-    assert stage["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["MetadataApiLogs", "Arn"]}
+    assert stage["AccessLogSetting"]["DestinationArn"] == {
+        "Fn::GetAtt": ["MetadataServiceLogs", "Arn"]
+    }
     assert stage["ThrottlingRateLimit"] > 0
     assert resources["MetadataUsagePlan"]["Properties"]["Throttle"]["RateLimit"] > 0
     default = lint.resolve(template, lint.parameter_values(template, None))["Resources"]

@@ -78,12 +78,12 @@ def test_database_password_never_appears_in_the_template(template):
 
 def test_schema_migration_runs_before_the_service(template):
     (task,) = resources_of_type(template, "AWS::ECS::TaskDefinition").values()
-    containers = {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
-    assert containers["migrate"]["Essential"] is False
-    assert "/root/run_goose.py" in containers["migrate"]["Command"]
-    assert containers["metadata"]["DependsOn"] == [
-        {"ContainerName": "migrate", "Condition": "SUCCESS"}
-    ]
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert container["EntryPoint"] == ["/bin/sh", "-c"]
+    (script,) = container["Command"]
+    migrate, serve = script.split(" && ")
+    assert migrate.endswith("/root/run_goose.py")
+    assert serve.startswith("exec ") and serve.endswith("-m services.metadata_service.server")
 
 
 def test_api_requires_a_key_exactly_when_the_parameter_says_so(template):
@@ -98,15 +98,15 @@ def test_notebook_config_is_the_contract_inside_the_vpc(template):
     (lifecycle,) = resources_of_type(
         template, "AWS::SageMaker::NotebookInstanceLifecycleConfig"
     ).values()
-    script, variables = lifecycle["Properties"]["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"]
+    script, _ = lifecycle["Properties"]["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"]
     body = script.split("<<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0]
     config = json.loads(body)
     expected = {o.config_key for o in OUTPUTS if o.config_key and not o.api_key_id}
     assert set(config) == expected
     # Inside the VPC the notebook talks to the load balancer directly, which needs no key.
-    service_var = config["METAFLOW_SERVICE_URL"].strip("${}")
-    internal_var = config["METAFLOW_SERVICE_INTERNAL_URL"].strip("${}")
-    assert variables[service_var] == variables[internal_var]
+    assert config["METAFLOW_SERVICE_URL"] == config["METAFLOW_SERVICE_INTERNAL_URL"]
+    assert config["METAFLOW_SERVICE_URL"] == "http://${MetadataLoadBalancer.DNSName}/"
+    assert config["METAFLOW_DATASTORE_SYSROOT_S3"] == "s3://${DatastoreBucket}/metaflow"
 
 
 def test_state_machine_permissions_are_scoped_to_the_stack_prefix(template):
@@ -123,7 +123,7 @@ def test_every_role_carries_the_optional_permissions_boundary(template):
     for role in roles.values():
         assert role["Properties"]["PermissionsBoundary"] == {
             "Fn::If": [
-                "HasPermissionsBoundary",
+                "HasBoundary",
                 {"Ref": "PermissionsBoundaryArn"},
                 {"Ref": "AWS::NoValue"},
             ]
