@@ -33,6 +33,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template
 from troposphere import iam as iam_resources
 from troposphere import servicecatalog as sc
 
+from .base import skip_checks
 from .configurations import CONFIGURATIONS
 from .iam import partition_arn
 
@@ -538,25 +539,31 @@ def launch_role_template(template: dict) -> Template:
         )
     )
     role = t.add_resource(
-        iam_resources.Role(
-            "LaunchRole",
-            RoleName=Ref(name),
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Action=[AssumeRole],
-                        Principal=Principal("Service", ["servicecatalog.amazonaws.com"]),
+        skip_checks(
+            iam_resources.Role(
+                "LaunchRole",
+                RoleName=Ref(name),
+                AssumeRolePolicyDocument=PolicyDocument(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(
+                            Effect=Allow,
+                            Action=[AssumeRole],
+                            Principal=Principal("Service", ["servicecatalog.amazonaws.com"]),
+                        )
+                    ],
+                ),
+                Policies=[
+                    iam_resources.Policy(
+                        PolicyName="launch",
+                        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
                     )
                 ],
             ),
-            Policies=[
-                iam_resources.Policy(
-                    PolicyName="launch",
-                    PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
-                )
-            ],
+            CKV_AWS_111="CloudFormation creates resources that do not exist yet under generated "
+            "names, so most create actions cannot name them; IAM is held to SC-* names",
+            CKV_AWS_109="Policies on the stack's own bucket, key and registry are set at creation, "
+            "under names CloudFormation generates",
         )
     )
     t.add_output(Output("LaunchRoleArn", Value=GetAtt(role, "Arn")))

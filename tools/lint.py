@@ -30,14 +30,20 @@ def templates() -> list[Path]:
     return sorted(GENERATED.glob("*.json"))
 
 
-def parameter_files(template: dict) -> list[Path | None]:
-    """No file, then every parameter file that names only this template's parameters."""
+MAIN = "metaflow.json"
+SANDBOX = "metaflow-sandbox.json"
+
+
+def parameter_files(template_name: str = MAIN) -> list[Path | None]:
+    """No file, then the parameter files made for this template: every one for the main stack,
+    its own for the sandbox product (which admits only sandbox values), none for the catalog
+    templates (they take no configuration)."""
     files = sorted((GENERATED / "params").glob("*.json"))
-    return [None] + [
-        f
-        for f in files
-        if {r["ParameterKey"] for r in json.loads(f.read_text())} <= set(template["Parameters"])
-    ]
+    if template_name == MAIN:
+        return [None, *files]
+    if template_name == SANDBOX:
+        return [None, GENERATED / "params" / "sandbox.json"]
+    return [None]
 
 
 def parameter_values(template: dict, params: Path | None) -> dict[str, str]:
@@ -132,12 +138,14 @@ def cfn_lint(template: Path, params: Path | None) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.strip()]
 
 
-def checkov(template: Path) -> dict:
+def checkov(folder: Path) -> dict[str, dict]:
+    """checkov over every template in `folder`, in one process (its start-up dominates); per
+    file name: passed/failed/skipped counts and the failed checks."""
     result = subprocess.run(
         [
             str(CHECKOV),
-            "-f",
-            str(template),
+            "-d",
+            str(folder),
             "--framework",
             "cloudformation",
             "--skip-download",
@@ -148,14 +156,20 @@ def checkov(template: Path) -> dict:
         text=True,
     )
     report = json.loads(result.stdout)
-    # With nothing to check, checkov prints the bare summary.
-    return {
-        "summary": report.get("summary", report),
-        "failed": [
-            f"{c['check_id']} {c['resource']}: {c['check_name']}"
-            for c in report.get("results", {}).get("failed_checks", [])
-        ],
+    results = report.get("results", {}) if isinstance(report, dict) else {}
+    per_file = {
+        path.name: {"passed": 0, "failed": 0, "skipped": 0, "failures": []}
+        for path in folder.glob("*.json")
     }
+    for outcome in ("passed", "failed", "skipped"):
+        for check in results.get(f"{outcome}_checks", []):
+            counts = per_file[Path(check["file_path"]).name]
+            counts[outcome] += 1
+            if outcome == "failed":
+                counts["failures"].append(
+                    f"{check['check_id']} {check['resource']}: {check['check_name']}"
+                )
+    return per_file
 
 
 def skips(template: dict) -> list[tuple[str, str, str]]:
@@ -167,30 +181,32 @@ def skips(template: dict) -> list[tuple[str, str, str]]:
 
 
 def main() -> int:
-    header = (
+    print(
         f"{'template':<26}{'parameters':<14}{'cfn-lint':>9}{'passed':>8}{'failed':>8}{'skipped':>9}"
     )
-    print(header)
     problems = []
+    rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for path in templates():
             template = json.loads(path.read_text())
-            for params in parameter_files(template):
+            for params in parameter_files(path.name):
                 label = params.stem if params else "none"
                 findings = cfn_lint(path, params)
-                target = path
-                if params:
-                    target = Path(scratch) / f"{path.stem}-{label}.json"
-                    target.write_text(
-                        json.dumps(resolve(template, parameter_values(template, params)))
-                    )
-                result = checkov(target)
-                s = result["summary"]
-                print(
-                    f"{path.name:<26}{label:<14}{len(findings):>9}{s['passed']:>8}{s['failed']:>8}"
-                    f"{s['skipped']:>9}"
-                )
-                problems += findings + [f"{label}: {f}" for f in result["failed"]]
+                problems += findings
+                # checkov reads the template as generated for "none", else as CloudFormation
+                # would deploy it for the file's values.
+                body = resolve(template, parameter_values(template, params)) if params else template
+                target = f"{path.stem}--{label}.json"
+                (Path(scratch) / target).write_text(json.dumps(body))
+                rows.append((path.name, label, len(findings), target))
+        checked = checkov(Path(scratch))
+    for name, label, findings, target in rows:
+        result = checked[target]
+        print(
+            f"{name:<26}{label:<14}{findings:>9}{result['passed']:>8}{result['failed']:>8}"
+            f"{result['skipped']:>9}"
+        )
+        problems += [f"{name} {label}: {failure}" for failure in result["failures"]]
     for path in templates():
         listed = skips(json.loads(path.read_text()))
         print(f"\n{path.name}: {len(listed)} checkov skips, each in its resource's Metadata")
