@@ -1,4 +1,5 @@
-"""Write generated/: the templates users deploy and the named parameter files.
+"""Write generated/: the templates users deploy and the named parameter files, and the README's
+parameter and output tables, so that they always say what the template takes and gives.
 
 python build.py          # or: make templates
 """
@@ -9,12 +10,18 @@ from pathlib import Path
 
 from templates_src.catalog import catalog_template, launch_role_template, sandbox_template
 from templates_src.configurations import CONFIGURATIONS
+from templates_src.contract import OUTPUTS
 from templates_src.stack import build_template
 
 ROOT = Path(__file__).resolve().parent
 GENERATED = ROOT / "generated"
+README = ROOT / "README.md"
 # `aws cloudformation deploy` without an S3 bucket accepts templates up to this size.
 DIRECT_DEPLOY_LIMIT = 51_200
+TABLE_START = "<!-- parameters: written by build.py -->"
+TABLE_END = "<!-- end of parameters -->"
+OUTPUTS_START = "<!-- outputs: written by build.py -->"
+OUTPUTS_END = "<!-- end of outputs -->"
 
 
 def minified(template_dict: dict) -> str:
@@ -29,6 +36,54 @@ def parameter_file(values: dict[str, str]) -> str:
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def _allowed(parameter: dict) -> str:
+    if "AllowedValues" in parameter:
+        return ", ".join(parameter["AllowedValues"])
+    if parameter["Type"] == "Number":
+        low, high = parameter.get("MinValue"), parameter.get("MaxValue")
+        return f"{low} to {high}" if high is not None else f"{low} or more"
+    return "see pattern" if "AllowedPattern" in parameter else "any"
+
+
+def parameters_table(template: dict) -> str:
+    """Every parameter in console order: group, name, default, allowed values, description."""
+    rows = [
+        "| group | parameter | default | allowed | what it does |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for group in template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]:
+        for name in group["Parameters"]:
+            parameter = template["Parameters"][name]
+            default = parameter.get("Default", "")
+            shown = f"`{default}`" if default != "" else "(empty)"
+            rows.append(
+                f"| {group['Label']['default']} | `{name}` | {shown} | {_allowed(parameter)} "
+                f"| {parameter['Description']} |"
+            )
+    return "\n".join(rows)
+
+
+def outputs_table() -> str:
+    """Every output of the contract: the Metaflow key it feeds, and when it exists."""
+    rows = ["| output | Metaflow config key | what it is |", "| --- | --- | --- |"]
+    for output in OUTPUTS:
+        key = f"`{output.config_key}`" if output.config_key else ""
+        when = f" (when `{output.condition}`)" if output.condition else ""
+        rows.append(f"| `{output.name}` | {key} | {output.description}{when} |")
+    return "\n".join(rows)
+
+
+def _with_block(readme: str, start: str, end: str, content: str) -> str:
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{content}\n{end}{tail}"
+
+
+def with_generated_tables(readme: str, template: dict) -> str:
+    readme = _with_block(readme, TABLE_START, TABLE_END, parameters_table(template))
+    return _with_block(readme, OUTPUTS_START, OUTPUTS_END, outputs_table())
 
 
 def build() -> list[tuple[str, int, int, int, int]]:
@@ -69,6 +124,10 @@ def build() -> list[tuple[str, int, int, int, int]]:
 
 def main() -> int:
     rows = build()
+    readme = README.read_text()
+    fresh = with_generated_tables(readme, json.loads((GENERATED / "metaflow.json").read_text()))
+    if fresh != readme:
+        README.write_text(fresh)
     print(f"{'template':<24}{'bytes':>8}{'resources':>11}{'parameters':>12}{'outputs':>9}")
     for name, size, resources, parameters, outputs in rows:
         print(f"{name:<24}{size:>8}{resources:>11}{parameters:>12}{outputs:>9}")

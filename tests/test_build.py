@@ -74,3 +74,15 @@ def test_cfn_lint_reports_nothing(params):
         text=True,
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_readme_lists_every_parameter_and_output_as_they_are(template):
+    readme = (ROOT / "README.md").read_text()
+    assert build.with_generated_tables(readme, template) == readme, "run make templates"
+    table = readme.split(build.TABLE_START, 1)[1].split(build.TABLE_END, 1)[0]
+    for name, parameter in template["Parameters"].items():
+        assert f"| `{name}` |" in table
+        assert parameter["Description"] in table
+    outputs = readme.split(build.OUTPUTS_START, 1)[1].split(build.OUTPUTS_END, 1)[0]
+    for name in template["Outputs"]:
+        assert f"| `{name}` |" in outputs
