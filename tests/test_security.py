@@ -2,14 +2,12 @@
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-import lint
+from tools import lint
 
 STATEFUL = {
     "AWS::S3::Bucket": "Retain",

@@ -130,12 +130,18 @@ def resolve(template: dict, values: dict[str, str]) -> dict:
     return resolved
 
 
-def cfn_lint(template: Path, params: Path | None) -> list[str]:
+def cfn_lint(*templates: Path, params: Path | None = None) -> list[str]:
+    """cfn-lint's findings at every level, informational included, one line each. A run that fails
+    without a finding (a crash, an unreadable file) raises: silence is not a pass."""
     command = [str(CFN_LINT), "-c", "I", "--format", "parseable"]
+    command += ["--non-zero-exit-code", "informational"]
     if params:
         command += ["--parameter-files", str(params)]
-    result = subprocess.run([*command, "--", str(template)], capture_output=True, text=True)
-    return [line for line in result.stdout.splitlines() if line.strip()]
+    result = subprocess.run([*command, "--", *map(str, templates)], capture_output=True, text=True)
+    findings = [line for line in result.stdout.splitlines() if line.strip()]
+    if result.returncode and not findings:
+        raise RuntimeError(f"cfn-lint failed: {result.stderr.strip()}")
+    return findings
 
 
 def checkov(folder: Path) -> dict[str, dict]:
@@ -191,7 +197,7 @@ def main() -> int:
             template = json.loads(path.read_text())
             for params in parameter_files(path.name):
                 label = params.stem if params else "none"
-                findings = cfn_lint(path, params)
+                findings = cfn_lint(path, params=params)
                 problems += findings
                 # checkov reads the template as generated for "none", else as CloudFormation
                 # would deploy it for the file's values.
