@@ -403,12 +403,6 @@ def test_publish_is_dispatched(monkeypatch):
     assert seen == [["--bucket", "b"]]
 
 
-def test_publish_missing_is_one_clear_line(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "wizard.publish", None)
-    code, _, err = run(capsys, "publish")
-    assert code == 2 and "publish is not available" in err and err.count("\n") == 1
-
-
 # Interactive: the real prompts, fed keystrokes through a pipe
 
 

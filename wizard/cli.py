@@ -73,13 +73,8 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def _publish(argv: list[str]) -> int:
-    try:
-        publish = importlib.import_module("wizard.publish")
-    except ModuleNotFoundError as error:
-        if error.name != "wizard.publish":
-            raise
-        return _fail("publish is not available in this installation (no wizard/publish.py)", 2)
-    return publish.main(argv)
+    # Imported on use: configuring Metaflow needs none of the publisher's code.
+    return importlib.import_module("wizard.publish").main(argv)
 
 
 def run(args: argparse.Namespace, session: boto3.Session | None = None) -> int:
