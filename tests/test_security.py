@@ -28,6 +28,7 @@ SKIPS = {
     ("StepFunctionsLogs", "CKV_AWS_158"),
     ("StepFunctionsTable", "CKV_AWS_119"),
     ("Notebook", "CKV_AWS_187"),
+    ("Cluster", "CKV_AWS_65"),
 }
 # Which role may be handed to which service, by whom: the only PassRole grants the stack makes.
 PASSES = {
