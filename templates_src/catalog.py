@@ -489,7 +489,9 @@ def launch_role_template(template: dict) -> Template:
     # everything else has no useful resource-level scope before the resource exists.
     scoped = [a for a in actions if a.prefix == "iam" and a != iam.CreateServiceLinkedRole]
     service_linked = [a for a in actions if a == iam.CreateServiceLinkedRole]
-    anywhere = [a for a in actions if a.prefix != "iam"]
+    # CloudFormation names a launched stack's bucket after the stack, in lower case.
+    buckets = [a for a in actions if a.prefix == "s3"]
+    anywhere = [a for a in actions if a.prefix not in ("iam", "s3")]
     statements = [
         Statement(
             Effect=Allow,
@@ -508,6 +510,14 @@ def launch_role_template(template: dict) -> Template:
         ),
         Statement(Effect=Allow, Action=anywhere, Resource=["*"]),
     ]
+    if buckets:
+        statements.append(
+            Statement(
+                Effect=Allow,
+                Action=buckets,
+                Resource=[Sub(f"arn:${{AWS::Partition}}:s3:::{LAUNCHED.lower()}")],
+            )
+        )
     if scoped:
         statements.append(
             Statement(
@@ -562,8 +572,8 @@ def launch_role_template(template: dict) -> Template:
             ),
             CKV_AWS_111="CloudFormation creates resources that do not exist yet under generated "
             "names, so most create actions cannot name them; IAM is held to SC-* names",
-            CKV_AWS_109="Policies on the stack's own bucket, key and registry are set at creation, "
-            "under names CloudFormation generates",
+            CKV_AWS_109="The stack's key and registry policies are set at creation, under ids "
+            "CloudFormation generates; bucket policies reach only sc-* buckets",
         )
     )
     t.add_output(Output("LaunchRoleArn", Value=GetAtt(role, "Arn")))

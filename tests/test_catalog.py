@@ -71,6 +71,17 @@ def test_iam_rights_reach_only_what_service_catalog_launched(template):
             assert all("/SC-*" in r["Fn::Sub"] for r in statement["Resource"])
 
 
+def test_bucket_rights_reach_only_buckets_of_launched_stacks(template):
+    writes = [
+        statement
+        for statement in policy_statements(template)
+        if any(a.startswith("s3:") and a != "s3:GetObject" for a in statement["Action"])
+    ]
+    assert writes
+    for statement in writes:
+        assert statement["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:s3:::sc-*"}]
+
+
 def test_only_service_catalog_assumes_the_launch_role(template):
     role = catalog.launch_role_template(template).to_dict()["Resources"]["LaunchRole"]
     trust = json.loads(json.dumps(role["Properties"]["AssumeRolePolicyDocument"]))
