@@ -72,7 +72,7 @@ test: $(STAMP) $(CHECKOV_STAMP) $(TASKCAT_STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP) $(CHECKOV_STAMP)
-	$(PY) tools/lint.py
+	$(PY) -m tools.lint
 
 # The .taskcat.yml matrix in real AWS accounts; e.g. TASKCAT_ARGS='--regions us-east-1 -t default'.
 taskcat: $(TASKCAT_STAMP)

@@ -1,14 +1,14 @@
 """Batch capacity for each parameter combination: environments, queues, their order, images and
-instance types, decided from the template alone (conditions evaluated by tests/cfn_conditions.py).
+instance types, decided from the template alone (conditions evaluated by tools/cfn_eval.py).
 """
 
 import itertools
 import re
 
 import pytest
-from cfn_conditions import resources
 
 from templates_src.compute import BULK_PRIORITY, CPU_TYPES, DEFAULT_PRIORITY, GPU_TYPES
+from tools.cfn_eval import resources
 
 ENVIRONMENT = "AWS::Batch::ComputeEnvironment"
 QUEUE = "AWS::Batch::JobQueue"

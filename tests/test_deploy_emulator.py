@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from cfn_conditions import evaluate_conditions
 
 from demo.deploy import deploy, existing_network, load_parameters
 from templates_src.configurations import CONFIGURATIONS
 from templates_src.contract import OUTPUTS
+from tools.cfn_eval import evaluate_conditions
 
 WELL_FORMED = {
     "MetaflowDataStoreS3Url": r"^s3://[a-z0-9.-]+/metaflow$",

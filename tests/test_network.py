@@ -1,14 +1,14 @@
 """Network modes decided from the template alone: which resources each mode creates, where workloads
 route, which endpoints exist, and that nothing in isolated mode can reach or be reached from the
-internet (conditions evaluated by tests/cfn_conditions.py)."""
+internet (conditions evaluated by tools/cfn_eval.py)."""
 
 import json
 
 import pytest
-from cfn_conditions import resources
 
 from templates_src.configurations import EXAMPLE_SUBNETS, EXAMPLE_VPC
 from templates_src.endpoints import ENDPOINTS, logical_id
+from tools.cfn_eval import resources
 
 EXISTING = {"ExistingVpcId": EXAMPLE_VPC, "ExistingSubnetIds": EXAMPLE_SUBNETS}
 ALWAYS = {"ecr.api", "ecr.dkr", "logs", "secretsmanager"}

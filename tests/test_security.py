@@ -8,6 +8,7 @@ import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from tools import lint
+from tools.cfn_eval import deployed, read_parameter_file
 
 STATEFUL = {
     "AWS::S3::Bucket": "Retain",
@@ -42,7 +43,7 @@ PASSES = {
 def variants(template):
     """The template as CloudFormation deploys it for each parameter file (conditions applied)."""
     return {
-        (p.stem if p else "none"): lint.resolve(template, lint.parameter_values(template, p))
+        (p.stem if p else "none"): deployed(template, read_parameter_file(p) if p else None)
         for p in lint.parameter_files()
     }
 
@@ -213,8 +214,7 @@ def test_every_role_carries_the_permissions_boundary(template):
 
 
 def test_customer_key_reaches_every_store(template):
-    values = lint.parameter_values(template, None) | {"EncryptionKey": "create"}
-    resolved = lint.resolve(template, values)["Resources"]
+    resolved = deployed(template, {"EncryptionKey": "create"})["Resources"]
     key = {"Fn::GetAtt": ["CustomerKey", "Arn"]}
     assert resolved["CustomerKey"]["Properties"]["EnableKeyRotation"] is True
     bucket_rule = resolved["DatastoreBucket"]["Properties"]["BucketEncryption"][
@@ -226,7 +226,7 @@ def test_customer_key_reaches_every_store(template):
     assert resolved["Database"]["Properties"]["MasterUserSecret"]["KmsKeyId"] == key
     for logs in ("MetadataServiceLogs", "StepFunctionsLogs"):
         assert resolved[logs]["Properties"]["KmsKeyId"] == key
-    without = lint.resolve(template, lint.parameter_values(template, None))["Resources"]
+    without = deployed(template)["Resources"]
     assert "CustomerKey" not in without
     assert "KmsKeyId" not in without["StepFunctionsLogs"]["Properties"]
 
@@ -253,11 +253,9 @@ def test_database_bar(template):
 
 def test_api_key_by_default_allow_list_and_access_logs(template):
     assert template["Parameters"]["ApiKeyRequired"]["Default"] == "true"
-    values = lint.parameter_values(template, None) | {
-        "ApiAllowedCidrs": "203.0.113.0/24",
-        "ApiAccessLogs": "true",
-    }
-    resources = lint.resolve(template, values)["Resources"]
+    resources = deployed(template, {"ApiAllowedCidrs": "203.0.113.0/24", "ApiAccessLogs": "true"})[
+        "Resources"
+    ]
     (allow,) = resources["MetadataApi"]["Properties"]["Policy"]["Statement"]
     assert allow["Condition"]["IpAddress"]["aws:SourceIp"] == {
         "Fn::Split": [",", {"Ref": "ApiAllowedCidrs"}]
@@ -268,7 +266,7 @@ def test_api_key_by_default_allow_list_and_access_logs(template):
     }
     assert stage["ThrottlingRateLimit"] > 0
     assert resources["MetadataUsagePlan"]["Properties"]["Throttle"]["RateLimit"] > 0
-    default = lint.resolve(template, lint.parameter_values(template, None))["Resources"]
+    default = deployed(template)["Resources"]
     assert "Policy" not in default["MetadataApi"]["Properties"]
 
 

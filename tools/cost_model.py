@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.cfn_eval import evaluate_conditions, parameter_values
+
 PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
 REGION = "us-east-1"
 
@@ -21,10 +23,6 @@ class UnpricedResource(Exception):
 
 def load_prices(path: Path = PRICES_PATH) -> dict:
     return json.loads(path.read_text())
-
-
-def load_parameter_file(path: Path) -> dict[str, str]:
-    return {row["ParameterKey"]: row["ParameterValue"] for row in json.loads(path.read_text())}
 
 
 @dataclass
@@ -64,24 +62,17 @@ PSEUDO = {"AWS::Region": REGION, "AWS::Partition": "aws", "AWS::URLSuffix": "ama
 
 
 class Resolver:
+    """Property values as far as they are known before deployment; conditions and parameter
+    values come from tools/cfn_eval.py, as for the tests and `make lint`."""
+
     def __init__(self, template: dict, values: dict[str, str]):
         self.template = template
         self.resources = template.get("Resources", {})
-        self.parameters = {}
-        for name, spec in template.get("Parameters", {}).items():
-            value = values.get(name, spec.get("Default"))
-            if value is None:
-                raise UnpricedResource(f"parameter {name} has no default and no value")
-            value = str(value)
-            if spec["Type"] == "CommaDelimitedList" or spec["Type"].startswith("List<"):
-                value = value.split(",") if value else []
-            self.parameters[name] = value
-        self._conditions: dict[str, bool] = {}
+        self.parameters = parameter_values(template, values)
+        self.conditions = evaluate_conditions(template, values)
 
     def condition(self, name: str) -> bool:
-        if name not in self._conditions:
-            self._conditions[name] = bool(self.value(self.template["Conditions"][name]))
-        return self._conditions[name]
+        return self.conditions[name]
 
     def created(self, resource: dict) -> bool:
         return "Condition" not in resource or self.condition(resource["Condition"])
@@ -144,10 +135,6 @@ _INTRINSICS = {
     # Only a string names a condition; {"Condition": {...}} is an IAM statement's condition block.
     "Condition": lambda r, a: r.condition(a) if isinstance(a, str) else {"Condition": r.value(a)},
     "Fn::If": Resolver._if,
-    "Fn::Equals": lambda r, a: r.value(a[0]) == r.value(a[1]),
-    "Fn::And": lambda r, a: all(r.value(c) for c in a),
-    "Fn::Or": lambda r, a: any(r.value(c) for c in a),
-    "Fn::Not": lambda r, a: not r.value(a[0]),
     "Fn::Split": Resolver._split,
     "Fn::Select": Resolver._select,
     "Fn::Join": Resolver._join,

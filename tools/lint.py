@@ -1,6 +1,6 @@
 """cfn-lint and checkov over every generated template and every parameter file.
 
-    python tools/lint.py        # or: make lint
+    python -m tools.lint        # or: make lint
 
 cfn-lint reads parameter files itself. checkov has no parameter input and does not evaluate
 conditions (it sees both branches of every Fn::If, and skips policy statements wrapped in one), so
@@ -19,11 +19,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.cfn_eval import deployed, read_parameter_file
+
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
 CFN_LINT = ROOT / ".venv" / "bin" / "cfn-lint"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
 def templates() -> list[Path]:
@@ -44,90 +45,6 @@ def parameter_files(template_name: str = MAIN) -> list[Path | None]:
     if template_name == SANDBOX:
         return [None, GENERATED / "params" / "sandbox.json"]
     return [None]
-
-
-def parameter_values(template: dict, params: Path | None) -> dict[str, str]:
-    values = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
-    if params:
-        values.update(
-            {r["ParameterKey"]: r["ParameterValue"] for r in json.loads(params.read_text())}
-        )
-    return values
-
-
-def _value(expr, values: dict, conditions: dict):
-    """A condition expression's value: only what conditions use (Ref to parameters and the
-    functions CloudFormation allows in them)."""
-    if isinstance(expr, (str, int, float, bool)):
-        return expr
-    if isinstance(expr, list):
-        return [_value(e, values, conditions) for e in expr]
-    ((name, arg),) = expr.items()
-    if name == "Ref":
-        return values[arg]
-    if name == "Condition":
-        return conditions[arg]
-    args = _value(arg, values, conditions)
-    if name == "Fn::Equals":
-        return str(args[0]) == str(args[1])
-    if name == "Fn::Not":
-        return not args[0]
-    if name == "Fn::And":
-        return all(args)
-    if name == "Fn::Or":
-        return any(args)
-    if name == "Fn::Split":
-        return args[1].split(args[0])
-    if name == "Fn::Select":
-        return args[1][int(args[0])]
-    if name == "Fn::Join":
-        return args[0].join(args[1])
-    raise ValueError(f"unsupported function in a condition: {name}")
-
-
-def evaluate_conditions(template: dict, values: dict[str, str]) -> dict[str, bool]:
-    pending = dict(template.get("Conditions", {}))
-    conditions: dict[str, bool] = {}
-    while pending:
-        for name, expr in list(pending.items()):
-            try:
-                conditions[name] = bool(_value(expr, values, conditions))
-            except KeyError:
-                continue  # refers to a condition not evaluated yet
-            del pending[name]
-    return conditions
-
-
-def _choose(node, conditions: dict):
-    if isinstance(node, list):
-        chosen = (_choose(n, conditions) for n in node)
-        return [n for n in chosen if n is not NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    if set(node) == {"Fn::If"}:
-        name, yes, no = node["Fn::If"]
-        return _choose(yes if conditions[name] else no, conditions)
-    if node == NO_VALUE:
-        return NO_VALUE
-    chosen = {k: _choose(v, conditions) for k, v in node.items()}
-    return {k: v for k, v in chosen.items() if v is not NO_VALUE}
-
-
-def resolve(template: dict, values: dict[str, str]) -> dict:
-    """The template CloudFormation would deploy for `values`: conditions applied."""
-    conditions = evaluate_conditions(template, values)
-    resolved = {k: v for k, v in template.items() if k not in ("Resources", "Outputs")}
-    for section in ("Resources", "Outputs"):
-        resolved[section] = {
-            name: _choose({k: v for k, v in body.items() if k != "Condition"}, conditions)
-            for name, body in template.get(section, {}).items()
-            if conditions.get(body.get("Condition"), True)
-        }
-    resolved["Parameters"] = {
-        name: {**body, "Default": values[name]}
-        for name, body in template.get("Parameters", {}).items()
-    }
-    return resolved
 
 
 def cfn_lint(*templates: Path, params: Path | None = None) -> list[str]:
@@ -201,7 +118,7 @@ def main() -> int:
                 problems += findings
                 # checkov reads the template as generated for "none", else as CloudFormation
                 # would deploy it for the file's values.
-                body = resolve(template, parameter_values(template, params)) if params else template
+                body = deployed(template, read_parameter_file(params)) if params else template
                 target = f"{path.stem}--{label}.json"
                 (Path(scratch) / target).write_text(json.dumps(body))
                 rows.append((path.name, label, len(findings), target))

@@ -14,7 +14,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from templates_src.contract import OUTPUTS
-from tools.cost_model import Estimate, UnpricedResource, estimate, load_parameter_file, load_prices
+from tools.cfn_eval import read_parameter_file
+from tools.cost_model import Estimate, UnpricedResource, estimate, load_prices
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "generated" / "metaflow.json"
@@ -102,7 +103,7 @@ def minified_size(template: dict) -> int:
 
 def configurations() -> list[tuple[str, dict[str, str]]]:
     files = sorted(PARAMS.glob("*.json"), key=lambda p: (p.stem != "default", p.stem))
-    return [(path.stem, load_parameter_file(path)) for path in files]
+    return [(path.stem, read_parameter_file(path)) for path in files]
 
 
 def money(value: float) -> str:
