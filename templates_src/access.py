@@ -39,12 +39,7 @@ class Access:
     def grant_metaflow_user(self, role: Grantee) -> None:
         """Run flows on Batch, deploy them to Step Functions, read their logs and the API key."""
         self.storage.grant_read_write(role)
-        # Each action applies only to the resource types it names: RegisterJobDefinition to job
-        # definitions, SubmitJob to queues and job definitions. One statement holds both.
-        role.allow(
-            [batch_actions.SubmitJob, batch_actions.RegisterJobDefinition],
-            [*self.compute.job_queue_arns, partition_arn("batch", "job-definition/*")],
-        )
+        self.compute.grant_submit(role, define=True)
         role.allow([batch_actions.TerminateJob], [partition_arn("batch", "job/*")])
         # Describe and List calls in Batch have no resource-level permissions.
         role.allow(

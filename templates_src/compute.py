@@ -8,10 +8,11 @@ run on Spot when there is Spot capacity and fall back to on-demand when there is
 
 from dataclasses import dataclass
 
+from awacs import batch as batch_actions
 from troposphere import And, Condition, GetAtt, If, Or, Ref, Tags, batch, ec2, iam
 
 from .base import Stack, when
-from .iam import RoleHandle, Roles, aws_managed_policy
+from .iam import Grantee, RoleHandle, Roles, aws_managed_policy, partition_arn
 from .network import Network
 from .storage import Storage
 
@@ -55,8 +56,17 @@ class Compute:
 
     @property
     def job_queue_arns(self) -> list:
-        """Every queue of the stack, for grants to submit jobs."""
+        """Every queue of the stack."""
         return [self.job_queue_arn, self.bulk_job_queue_arn, when(GPU, self.gpu_job_queue_arn)]
+
+    def grant_submit(self, role: Grantee, define: bool = False) -> None:
+        """`role` may submit jobs to every queue; with `define`, also register the job
+        definitions it submits (Metaflow registers one per step). Each action applies only to the
+        resource types it names, so one statement holds both."""
+        actions = [batch_actions.SubmitJob]
+        if define:
+            actions.append(batch_actions.RegisterJobDefinition)
+        role.allow(actions, [*self.job_queue_arns, partition_arn("batch", "job-definition/*")])
 
     @property
     def job_role_arn(self):

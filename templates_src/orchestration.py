@@ -58,6 +58,10 @@ class Orchestration:
     def executions():
         return partition_arn("states", "execution:${AWS::StackName}_*")
 
+    @staticmethod
+    def grant_start_executions(role: Grantee) -> None:
+        role.allow([states_actions.StartExecution], [Orchestration.state_machines()])
+
     def grant_read_write_table(self, role: Grantee) -> None:
         role.allow(
             [ddb_actions.GetItem, ddb_actions.PutItem, ddb_actions.UpdateItem],
@@ -108,10 +112,7 @@ def add_orchestration(
     )
 
     sfn_role = roles.new("StepFunctionsRole", "states.amazonaws.com")
-    sfn_role.allow(
-        [batch_actions.SubmitJob],
-        [*compute.job_queue_arns, partition_arn("batch", "job-definition/*")],
-    )
+    compute.grant_submit(sfn_role)
     sfn_role.allow(
         [batch_actions.DescribeJobs, batch_actions.TerminateJob], [partition_arn("batch", "job/*")]
     )
@@ -134,10 +135,11 @@ def add_orchestration(
         ["*"],
     )
     storage.grant_read_write(sfn_role, "sfn-map-output/*")
-    sfn_role.allow([states_actions.StartExecution], [Orchestration.state_machines()])
+    # Distributed maps start child executions of the stack's own machines.
+    Orchestration.grant_start_executions(sfn_role)
 
     events_role = roles.new("EventBridgeRole", "events.amazonaws.com")
-    events_role.allow([states_actions.StartExecution], [Orchestration.state_machines()])
+    Orchestration.grant_start_executions(events_role)
 
     orchestration = Orchestration(table, sfn_role, events_role, log_group)
     orchestration.grant_read_write_table(sfn_role)
