@@ -90,8 +90,8 @@ def test_api_requires_a_key_exactly_when_the_parameter_says_so(template):
     (method,) = resources_of_type(template, "AWS::ApiGateway::Method").values()
     assert method["Properties"]["ApiKeyRequired"] == {"Fn::If": ["ApiKeyRequired", True, False]}
     for kind in ("ApiKey", "UsagePlan", "UsagePlanKey"):
-        for resource in resources_of_type(template, f"AWS::ApiGateway::{kind}").values():
-            assert resource["Condition"] == "ApiKeyRequired"
+        (resource,) = resources_of_type(template, f"AWS::ApiGateway::{kind}").values()
+        assert resource["Condition"] == "ApiKeyRequired"
 
 
 def test_notebook_config_is_the_contract_inside_the_vpc(template):
